@@ -1,0 +1,166 @@
+package webfinger
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// maxHostLength is the longest host name DNS can carry (RFC 1035 §2.3.4,
+// written form without the trailing dot).
+const maxHostLength = 253
+
+// NormalizeHost returns the canonical form of a host with an optional port,
+// as DESIGN.md defines it for origins: the name mapped and converted to ASCII
+// with IDNA (UTS #46 lookup rules), lowercased, without a trailing dot; IPv4
+// literals in dotted-quad form; IPv6 literals in brackets, compressed and
+// lowercased; the port, if any, as a decimal number in 1..65535.
+//
+// It rejects empty input, user information, paths, queries, fragments,
+// whitespace and control characters, labels longer than 63 bytes, names longer
+// than 253 bytes, IPv6 zones, and names whose last label is numeric but which
+// are not IPv4 addresses (such as "127.1"). The error wraps ErrInvalidResource.
+//
+// NormalizeHost(NormalizeHost(h)) == NormalizeHost(h) for every accepted h.
+func NormalizeHost(hostport string) (string, error) {
+	host, port, err := splitHostPort(hostport)
+	if err != nil {
+		return "", err
+	}
+	canon, err := normalizeName(host)
+	if err != nil {
+		return "", err
+	}
+	if port == "" {
+		return canon, nil
+	}
+	return canon + ":" + port, nil
+}
+
+// splitHostPort separates a host and an optional port without resolving
+// anything. The host of an IPv6 literal keeps its brackets.
+func splitHostPort(s string) (host, port string, err error) {
+	if s == "" {
+		return "", "", invalidf("empty host")
+	}
+	for _, r := range s {
+		switch {
+		case r <= ' ' || r == 0x7f:
+			return "", "", invalidf("host %q contains whitespace or control characters", s)
+		case strings.ContainsRune("/?#@\\%", r):
+			return "", "", invalidf("host %q contains %q", s, r)
+		}
+	}
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", "", invalidf("host %q: unterminated IPv6 literal", s)
+		}
+		host, rest := s[:end+1], s[end+1:]
+		if rest == "" {
+			return host, "", nil
+		}
+		if !strings.HasPrefix(rest, ":") {
+			return "", "", invalidf("host %q: junk after IPv6 literal", s)
+		}
+		port, err := normalizePort(rest[1:])
+		return host, port, err
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return s, "", nil
+	}
+	if strings.IndexByte(s[:i], ':') >= 0 {
+		return "", "", invalidf("host %q: IPv6 literals need brackets", s)
+	}
+	port, err = normalizePort(s[i+1:])
+	return s[:i], port, err
+}
+
+func normalizePort(p string) (string, error) {
+	if p == "" || len(p) > 5 {
+		return "", invalidf("invalid port %q", p)
+	}
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return "", invalidf("invalid port %q", p)
+		}
+	}
+	n, _ := strconv.Atoi(p) // at most five digits: cannot fail
+	if n < 1 || n > 65535 {
+		return "", invalidf("port %q out of range", p)
+	}
+	return strconv.Itoa(n), nil
+}
+
+func normalizeName(host string) (string, error) {
+	if strings.HasPrefix(host, "[") {
+		inner := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		addr, err := netip.ParseAddr(inner)
+		if err != nil || !addr.Is6() || addr.Zone() != "" {
+			return "", invalidf("invalid IPv6 literal %q", host)
+		}
+		return "[" + addr.String() + "]", nil
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if !addr.Is4() {
+			return "", invalidf("IPv6 literal %q needs brackets", host)
+		}
+		return addr.String(), nil
+	}
+	name := strings.TrimSuffix(host, ".")
+	if name == "" {
+		return "", invalidf("empty host name")
+	}
+	ascii, err := idna.Lookup.ToASCII(name)
+	if err != nil {
+		return "", invalidf("host %q is not a valid domain name: %v", host, err)
+	}
+	ascii = strings.ToLower(ascii)
+	if len(ascii) > maxHostLength {
+		return "", invalidf("host %q is longer than %d bytes", host, maxHostLength)
+	}
+	labels := strings.Split(ascii, ".")
+	for _, l := range labels {
+		if !validLabel(l) {
+			return "", invalidf("host %q has an invalid label %q", host, l)
+		}
+	}
+	if allDigits(labels[len(labels)-1]) {
+		// WHATWG URL parsers read such names as IPv4 numbers ("127.1",
+		// "0x7f.1" aside); refuse the ambiguity rather than guess.
+		return "", invalidf("host %q looks like a malformed IPv4 address", host)
+	}
+	return ascii, nil
+}
+
+// validLabel reports whether l is an LDH label of 1..63 bytes that neither
+// starts nor ends with a hyphen.
+func validLabel(l string) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidResource}, args...)...)
+}
