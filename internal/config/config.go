@@ -1,0 +1,202 @@
+// Package config holds Commonroom's server configuration: a plain struct with
+// defaults, read from a TOML or YAML file, COMMONROOM_* environment variables
+// and command-line flags, in that order of increasing precedence.
+//
+// Every setting has one key, used in the file; the environment variable is
+// COMMONROOM_ plus the key in upper case, and the flag is the key with
+// dashes (addr → COMMONROOM_ADDR, --addr; insecure_http →
+// COMMONROOM_INSECURE_HTTP, --insecure-http). [Fields] lists them all.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/commonroom/commonroom/internal/db"
+)
+
+// Config is the server configuration. The zero value is not valid; start
+// from DefaultConfig.
+type Config struct {
+	// Addr is the TCP address the HTTP server listens on.
+	Addr string
+	// Host is the public host name (and port, if not the scheme's default)
+	// that IRIs and WebFinger use, lower-cased.
+	Host string
+	// DataDir holds the SQLite database (unless DB says otherwise) and other
+	// local files.
+	DataDir string
+	// DB is the database DSN: sqlite:PATH, sqlite::memory: or postgres://...;
+	// empty means a SQLite file in DataDir (see DatabaseDSN).
+	DB string
+	// InsecureHTTP federates over plain http and lets peers be on loopback
+	// and private addresses. For tests and local demos only.
+	InsecureHTTP bool
+	// ShutdownTimeout bounds how long a stopping server waits for in-flight
+	// requests.
+	ShutdownTimeout time.Duration
+	// LogLevel is the lowest level logged.
+	LogLevel slog.Level
+	// LogFormat is "text" or "json".
+	LogFormat string
+}
+
+// DefaultConfig returns the configuration used when nothing is set: listen on
+// 127.0.0.1:8080, public host localhost:8080, data in ./data.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		Host:            "localhost:8080",
+		DataDir:         "data",
+		ShutdownTimeout: 15 * time.Second,
+		LogLevel:        slog.LevelInfo,
+		LogFormat:       "text",
+	}
+}
+
+// DatabaseDSN returns DB, or when it is empty the SQLite file commonroom.db
+// in DataDir.
+func (c Config) DatabaseDSN() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return "sqlite:" + filepath.Join(c.DataDir, "commonroom.db")
+}
+
+// Scheme returns "http" with InsecureHTTP and "https" otherwise: the scheme
+// of this server's public IRIs.
+func (c Config) Scheme() string {
+	if c.InsecureHTTP {
+		return "http"
+	}
+	return "https"
+}
+
+// BaseURL returns the public origin, such as https://example.org.
+func (c Config) BaseURL() string { return c.Scheme() + "://" + c.Host }
+
+// Error is a configuration error: the key, the offending value, where it came
+// from and what was wrong. Its message reads like
+// `config: addr "foo": missing port`.
+type Error struct {
+	Key    string
+	Value  string
+	Source string // "file commonroom.toml", "env COMMONROOM_ADDR", "flag --addr", or "" for the value in effect
+	Reason string
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	from := ""
+	if e.Source != "" {
+		from = " (" + e.Source + ")"
+	}
+	return fmt.Sprintf("config: %s %q%s: %s", e.Key, e.Value, from, e.Reason)
+}
+
+// Validate checks every setting and normalizes Host to lower case. It returns
+// the first problem as an *Error.
+func (c *Config) Validate() error {
+	if reason := checkListenAddr(c.Addr); reason != "" {
+		return &Error{Key: "addr", Value: c.Addr, Reason: reason}
+	}
+	host, reason := normalizeHost(c.Host)
+	if reason != "" {
+		return &Error{Key: "host", Value: c.Host, Reason: reason}
+	}
+	c.Host = host
+	if c.DB == "" && strings.TrimSpace(c.DataDir) == "" {
+		return &Error{Key: "data_dir", Value: c.DataDir, Reason: "must not be empty when db is not set"}
+	}
+	if c.DB != "" {
+		if err := db.CheckDSN(c.DB); err != nil {
+			return &Error{Key: "db", Value: db.Redact(c.DB), Reason: err.Error()}
+		}
+	}
+	if c.ShutdownTimeout <= 0 {
+		return &Error{Key: "shutdown_timeout", Value: c.ShutdownTimeout.String(), Reason: "must be positive"}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return &Error{Key: "log_format", Value: c.LogFormat, Reason: `want "text" or "json"`}
+	}
+	return nil
+}
+
+func checkListenAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return ae.Err
+		}
+		return err.Error()
+	}
+	if host != "" && net.ParseIP(host) == nil && !validHostname(host) {
+		return "bad host name"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return "port must be a number from 0 to 65535"
+	}
+	return ""
+}
+
+// normalizeHost checks a public host[:port] and lower-cases it.
+func normalizeHost(h string) (string, string) {
+	switch {
+	case h == "":
+		return "", "must not be empty"
+	case strings.Contains(h, "://"):
+		return "", "give the host name only, without a scheme"
+	case strings.ContainsAny(h, "/?#@ "):
+		return "", "give the host name only, without a path, user or spaces"
+	}
+	u, err := url.Parse("//" + h)
+	if err != nil {
+		return "", "not a host name"
+	}
+	name := strings.TrimSuffix(u.Hostname(), ".")
+	if name == "" || (net.ParseIP(name) == nil && !validHostname(name)) {
+		return "", "not a host name"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", "port must be a number from 1 to 65535"
+		}
+	} else if strings.HasSuffix(h, ":") {
+		return "", "empty port"
+	}
+	out := strings.ToLower(name)
+	if strings.Contains(out, ":") {
+		out = "[" + out + "]"
+	}
+	if p := u.Port(); p != "" {
+		out += ":" + p
+	}
+	return out, ""
+}
+
+func validHostname(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			ok := r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
+}

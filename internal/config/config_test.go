@@ -1,0 +1,184 @@
+package config_test
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/commonroom/commonroom/internal/config"
+)
+
+// env is a fake environment.
+type env map[string]string
+
+func (e env) get(k string) string { return e[k] }
+
+// MustWrite writes a file in a temporary directory and returns its path.
+func MustWrite(tb testing.TB, name, content string) string {
+	tb.Helper()
+	p := filepath.Join(tb.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func load(args []string, e env) (config.Config, error) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fl := config.Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, err
+	}
+	return fl.Load(e.get)
+}
+
+func MustLoad(tb testing.TB, args []string, e env) config.Config {
+	tb.Helper()
+	cfg, err := load(args, e)
+	if err != nil {
+		tb.Fatalf("load(%v): %v", args, err)
+	}
+	return cfg
+}
+
+func TestDefaults(t *testing.T) {
+	cfg := MustLoad(t, nil, nil)
+	want := config.DefaultConfig()
+	if cfg != want {
+		t.Errorf("config with nothing set = %+v, want %+v", cfg, want)
+	}
+	if cfg.Addr != "127.0.0.1:8080" || cfg.Host != "localhost:8080" || cfg.DatabaseDSN() != "sqlite:"+filepath.Join("data", "commonroom.db") {
+		t.Errorf("defaults = %+v (dsn %s)", cfg, cfg.DatabaseDSN())
+	}
+	if cfg.BaseURL() != "https://localhost:8080" {
+		t.Errorf("BaseURL = %s", cfg.BaseURL())
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	toml := MustWrite(t, "c.toml", `
+addr = "127.0.0.1:1001"
+host = "File.Example"
+db = "sqlite:/tmp/file.db"
+shutdown_timeout = "3s"
+log_format = "json"
+`)
+	yml := MustWrite(t, "c.yaml", "addr: 127.0.0.1:1001\nhost: file.example\ndb: sqlite:/tmp/file.db\nshutdown_timeout: 3s\nlog_format: json\n")
+	for _, file := range []string{toml, yml} {
+		t.Run(filepath.Ext(file), func(t *testing.T) {
+			tests := []struct {
+				name string
+				args []string
+				env  env
+				want func(config.Config) bool
+			}{
+				{"file beats default", []string{"--config", file}, nil, func(c config.Config) bool {
+					return c.Addr == "127.0.0.1:1001" && c.Host == "file.example" && c.ShutdownTimeout == 3*time.Second && c.LogFormat == "json"
+				}},
+				{"env beats file", []string{"--config", file}, env{"COMMONROOM_ADDR": "127.0.0.1:2002", "COMMONROOM_INSECURE_HTTP": "true"}, func(c config.Config) bool {
+					return c.Addr == "127.0.0.1:2002" && c.Host == "file.example" && c.InsecureHTTP
+				}},
+				{"flag beats env", []string{"--config", file, "--addr", "127.0.0.1:3003", "--insecure-http=false"}, env{"COMMONROOM_ADDR": "127.0.0.1:2002", "COMMONROOM_INSECURE_HTTP": "true"}, func(c config.Config) bool {
+					return c.Addr == "127.0.0.1:3003" && !c.InsecureHTTP && c.DB == "sqlite:/tmp/file.db"
+				}},
+				{"file from env", nil, env{"COMMONROOM_CONFIG": file}, func(c config.Config) bool { return c.Addr == "127.0.0.1:1001" }},
+				{"bare bool flag", []string{"--insecure-http"}, nil, func(c config.Config) bool { return c.InsecureHTTP && c.BaseURL() == "http://localhost:8080" }},
+				{"db flag", []string{"--db", "postgres://u@db.example/x"}, env{"COMMONROOM_DB": "sqlite::memory:"}, func(c config.Config) bool { return c.DatabaseDSN() == "postgres://u@db.example/x" }},
+				{"log level", []string{"--log-level", "debug"}, nil, func(c config.Config) bool { return c.LogLevel == slog.LevelDebug }},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					cfg := MustLoad(t, tt.args, tt.env)
+					if !tt.want(cfg) {
+						t.Errorf("got %+v", cfg)
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  env
+		file string // name and content, separated by a colon and a newline
+		want string
+	}{
+		{"addr without port", []string{"--addr", "foo"}, nil, "", `config: addr "foo": missing port in address`},
+		{"addr with bad port", []string{"--addr", "127.0.0.1:99999"}, nil, "", `config: addr "127.0.0.1:99999": port must be`},
+		{"host with scheme", nil, env{"COMMONROOM_HOST": "https://example.org"}, "", `config: host "https://example.org": give the host name only`},
+		{"host with path", []string{"--host", "example.org/x"}, nil, "", `config: host "example.org/x": give the host name only`},
+		{"empty host", []string{"--host", ""}, nil, "", `config: host "": must not be empty`},
+		{"unknown db", []string{"--db", "mysql://x"}, nil, "", `config: db "mysql://x": want sqlite:PATH`},
+		{"db password redacted", []string{"--db", "postgres://u:hunter2@/x"}, nil, "", `config: db "postgres://u:xxxxx@/x": missing host`},
+		{"bad bool in env", nil, env{"COMMONROOM_INSECURE_HTTP": "maybe"}, "", `config: insecure_http "maybe" (env COMMONROOM_INSECURE_HTTP): want true or false`},
+		{"bad duration flag", []string{"--shutdown-timeout", "soon"}, nil, "", `config: shutdown_timeout "soon" (flag --shutdown-timeout): want a duration`},
+		{"negative duration", []string{"--shutdown-timeout", "-1s"}, nil, "", `config: shutdown_timeout "-1s": must be positive`},
+		{"bad log level", []string{"--log-level", "loud"}, nil, "", `config: log_level "loud" (flag --log-level): want debug`},
+		{"bad log format", nil, env{"COMMONROOM_LOG_FORMAT": "xml"}, "", `config: log_format "xml": want "text" or "json"`},
+		{"unknown file key", nil, nil, "c.toml:\nadress = \"x\"\n", `config: adress "x" (file `},
+		{"wrong type in file", nil, nil, "c.toml:\naddr = 8080\n", `config: addr "8080" (file `},
+		{"bad value in yaml", nil, nil, "c.yml:\nshutdown_timeout: forever\n", `config: shutdown_timeout "forever" (file `},
+		{"bad toml syntax", nil, nil, "c.toml:\naddr = \n", `config: `},
+		{"unknown extension", nil, nil, "c.ini:\naddr=x\n", `unknown file type ".ini"`},
+		{"missing file", []string{"--config", "/nonexistent/c.toml"}, nil, "", `config: open /nonexistent/c.toml`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.file != "" {
+				name, content, _ := strings.Cut(tt.file, ":\n")
+				args = append([]string{"--config", MustWrite(t, name, content)}, args...)
+			}
+			_, err := load(args, tt.env)
+			if err == nil {
+				t.Fatal("load succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestHostIsNormalized(t *testing.T) {
+	tests := map[string]string{
+		"Example.ORG":      "example.org",
+		"example.org.":     "example.org",
+		"LOCALHOST:8080":   "localhost:8080",
+		"[::1]:8080":       "[::1]:8080",
+		"127.0.0.1:9":      "127.0.0.1:9",
+		"xn--bcher-kva.ch": "xn--bcher-kva.ch",
+	}
+	for in, want := range tests {
+		t.Run(in, func(t *testing.T) {
+			cfg := MustLoad(t, []string{"--host", in}, nil)
+			if cfg.Host != want {
+				t.Errorf("host %q normalized to %q, want %q", in, cfg.Host, want)
+			}
+		})
+	}
+}
+
+func TestFieldsHaveDistinctNames(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range config.Fields() {
+		for _, name := range []string{"key " + f.Key, "env " + f.Env(), "flag " + f.Flag()} {
+			if seen[name] {
+				t.Errorf("%s used twice", name)
+			}
+			seen[name] = true
+		}
+		if f.Usage == "" {
+			t.Errorf("field %s has no usage text", f.Key)
+		}
+	}
+}
