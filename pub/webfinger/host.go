@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -115,11 +116,18 @@ func normalizeName(host string) (string, error) {
 	if name == "" {
 		return "", invalidf("empty host name")
 	}
+	if !utf8.ValidString(name) {
+		return "", invalidf("host %q is not valid UTF-8", host)
+	}
 	ascii, err := idna.Lookup.ToASCII(name)
 	if err != nil {
 		return "", invalidf("host %q is not a valid domain name: %v", host, err)
 	}
 	ascii = strings.ToLower(ascii)
+	if again, err := idna.Lookup.ToASCII(ascii); err != nil || again != ascii {
+		// The canonical form must itself be accepted unchanged.
+		return "", invalidf("host %q has no stable ASCII form", host)
+	}
 	if len(ascii) > maxHostLength {
 		return "", invalidf("host %q is longer than %d bytes", host, maxHostLength)
 	}
