@@ -40,10 +40,10 @@ const (
 // meaningful, chosen by kind.
 type bareItem struct {
 	kind bareKind
-	i    int64   // integer, and decimal scaled by 1000
-	s    string  // string and token
-	b    []byte  // byte sequence
-	t    bool    // boolean
+	i    int64  // integer, and decimal scaled by 1000
+	s    string // string and token
+	b    []byte // byte sequence
+	t    bool   // boolean
 }
 
 type sfParam struct {
