@@ -13,12 +13,12 @@ import (
 func TestActorGetters(t *testing.T) {
 	dir := fixturesDir(t)
 	tests := []struct {
-		file                              string
-		typ                               string
-		inbox, outbox, followers, shared  string
-		keyID, keyOwner                   string
-		manual, manualSet                 bool
-		publishedYear                     int
+		file                             string
+		typ                              string
+		inbox, outbox, followers, shared string
+		keyID, keyOwner                  string
+		manual, manualSet                bool
+		publishedYear                    int
 	}{
 		{
 			file: "mastodon/objects/person.json", typ: "Person",
@@ -32,12 +32,12 @@ func TestActorGetters(t *testing.T) {
 		},
 		{
 			file: "lemmy/objects/group.json", typ: "Group",
-			inbox:     "https://enterprise.lemmy.ml/c/tenforward/inbox",
-			outbox:    "https://enterprise.lemmy.ml/c/tenforward/outbox",
-			followers: "https://enterprise.lemmy.ml/c/tenforward/followers",
-			shared:    "https://enterprise.lemmy.ml/inbox",
-			keyID:     "https://enterprise.lemmy.ml/c/tenforward#main-key",
-			keyOwner:  "https://enterprise.lemmy.ml/c/tenforward",
+			inbox:         "https://enterprise.lemmy.ml/c/tenforward/inbox",
+			outbox:        "https://enterprise.lemmy.ml/c/tenforward/outbox",
+			followers:     "https://enterprise.lemmy.ml/c/tenforward/followers",
+			shared:        "https://enterprise.lemmy.ml/inbox",
+			keyID:         "https://enterprise.lemmy.ml/c/tenforward#main-key",
+			keyOwner:      "https://enterprise.lemmy.ml/c/tenforward",
 			publishedYear: 2019,
 		},
 	}
