@@ -116,13 +116,17 @@ func (cb *ctxBuilder) need(t *termInfo, key string, langMap bool) {
 		cb.useVocab(t.vocab)
 		return
 	}
+	// A compact "prefix:name" when we can be sure the prefix is defined:
+	// we define it ourselves, or it is "as" from the AS2 context. Otherwise
+	// the full IRI.
 	ref := t.iri
 	if v.Prefix != "" && t.iri == v.Namespace+t.name {
-		ref = v.Prefix + ":" + t.name
-		if v.ContextURL == "" {
+		switch {
+		case v.ContextURL == "":
+			ref = v.Prefix + ":" + t.name
 			cb.define(v.Prefix, String(v.Namespace))
-		} else {
-			cb.useVocab(t.vocab) // its context defines the prefix
+		case v.Namespace == ASNamespace:
+			ref = v.Prefix + ":" + t.name
 		}
 	}
 	var def Value

@@ -718,7 +718,19 @@ func (o *Object) Set(name string, v Value) error {
 		case "@type":
 			key = "type"
 		}
-		o.members = append(o.members, Member{Key: key, IRI: iri, Value: v, added: o.ctx != nil})
+		m := Member{Key: key, IRI: iri, Value: v, added: o.ctx != nil}
+		if iri == "@id" {
+			// The id reads best first (after any @context and type).
+			at := 0
+			for at < len(o.members) && (o.members[at].IRI == "@context" || o.members[at].IRI == "@type") {
+				at++
+			}
+			o.members = append(o.members, Member{})
+			copy(o.members[at+1:], o.members[at:])
+			o.members[at] = m
+			return nil
+		}
+		o.members = append(o.members, m)
 	}
 	return nil
 }
