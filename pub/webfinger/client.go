@@ -39,6 +39,11 @@ type Client struct {
 	MaxBodyBytes int64
 	// UserAgent, if set, is sent with every request.
 	UserAgent string
+	// Local, if set, answers queries for its own hosts (Handler.IsLocal)
+	// directly, so that resolving a local handle, or confirming an actor
+	// that claims to be on a local host, never sends a request to this
+	// server itself (SECURITY.md rule 17).
+	Local *Handler
 }
 
 // Resolution is the outcome of resolving a handle.
@@ -127,11 +132,19 @@ func (c *Client) lookupSubject(ctx context.Context, h Handle) (*JRD, Handle, err
 	if jrd.Subject == "" {
 		return nil, Handle{}, fmt.Errorf("%w: answer for %s has no subject", ErrMalformed, h)
 	}
-	subject, err := ParseHandle(jrd.Subject)
-	if err != nil || !strings.HasPrefix(strings.ToLower(jrd.Subject), "acct:") {
+	subject, err := parseSubject(jrd.Subject)
+	if err != nil {
 		return nil, Handle{}, fmt.Errorf("%w: answer for %s has subject %q, not an acct: URI", ErrMalformed, h, jrd.Subject)
 	}
 	return jrd, subject, nil
+}
+
+// parseSubject parses a JRD subject that must be an acct: URI.
+func parseSubject(s string) (Handle, error) {
+	if len(s) < 5 || !strings.EqualFold(s[:5], "acct:") {
+		return Handle{}, invalidf("subject %q is not an acct: URI", s)
+	}
+	return ParseHandle(s)
 }
 
 // confirmActor asks the actor's own host whether subject is actor.
@@ -146,7 +159,7 @@ func (c *Client) confirmActor(ctx context.Context, subject Handle, actorHost, ac
 	if err != nil {
 		return fmt.Errorf("webfinger: confirm %s at %s: %w", subject, actorHost, err)
 	}
-	confirmed, err := ParseHandle(jrd.Subject)
+	confirmed, err := parseSubject(jrd.Subject)
 	if err != nil || !confirmed.Equal(subject) {
 		return mismatch(fmt.Sprintf("actor's host names subject %q", jrd.Subject))
 	}
@@ -189,6 +202,9 @@ func (c *Client) Lookup(ctx context.Context, host, resource string) (*JRD, error
 	host, err := NormalizeHost(host)
 	if err != nil {
 		return nil, err
+	}
+	if c.Local != nil && c.Local.IsLocal(host) {
+		return c.Local.Lookup(ctx, resource)
 	}
 	standard := c.scheme() + "://" + host + PathWebFinger + "?resource=" + url.QueryEscape(resource)
 	jrd, err := c.fetchJRD(ctx, standard)

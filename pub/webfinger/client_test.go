@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/commonroom/commonroom/pub/webfinger"
@@ -373,5 +374,41 @@ func TestResolveHonoursContext(t *testing.T) {
 	c, _ := newClient(t)
 	if _, err := c.Resolve(ctx, "alice@"+hostOf(t, srv)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestResolveLocalNeverFetchesSelf: with Client.Local set, local handles are
+// answered without a request, and a remote answer naming a local actor is
+// checked against the local directory, not by fetching ourselves.
+func TestResolveLocalNeverFetchesSelf(t *testing.T) {
+	var selfHits atomic.Int32
+	mux := http.NewServeMux()
+	self := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		selfHits.Add(1)
+		mux.ServeHTTP(w, r)
+	}))
+	defer self.Close()
+	local, err := webfinger.NewHandler(webfinger.Config{BaseURL: self.URL, Resolver: newDirectory(self.URL)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local.Routes(mux)
+	selfHost := hostOf(t, self)
+
+	c, _ := newClient(t)
+	c.Local = local
+	res, err := c.Resolve(context.Background(), "@alice@"+selfHost)
+	if err != nil || res.Actor != self.URL+"/users/alice" {
+		t.Fatalf("Resolve local = %+v, %v", res, err)
+	}
+
+	liar := mustRaw(t, func(w http.ResponseWriter, r *http.Request) {
+		writeJRD(w, "acct:alice@"+r.Host, self.URL+"/users/alice")
+	})
+	if _, err := c.Resolve(context.Background(), "alice@"+hostOf(t, liar)); !errors.Is(err, webfinger.ErrMismatch) {
+		t.Fatalf("remote claiming a local actor: err = %v, want ErrMismatch", err)
+	}
+	if n := selfHits.Load(); n != 0 {
+		t.Errorf("%d requests reached our own server", n)
 	}
 }

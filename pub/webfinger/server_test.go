@@ -422,3 +422,33 @@ func TestHandlerIsLocal(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLookup feeds arbitrary resources to the server side: it must never
+// panic, must fail only with ErrInvalidResource or ErrNotFound, and must
+// answer only for the accounts it has, under the configured domain.
+func FuzzLookup(f *testing.F) {
+	const base = "https://social.example"
+	h, err := webfinger.NewHandler(webfinger.Config{BaseURL: base, Hosts: []string{"localhost:8080"}, Resolver: newDirectory(base)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{
+		"acct:alice@social.example", "alice@localhost:8080", base + "/users/alice", base + "/@biology",
+		"https://SOCIAL.example/groups/biology", "acct:alice@evil.example@social.example", "mailto:a@b",
+		"https://social.example/users/alice/../alice", "https://social.example:443/users/alice", "acct:",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, resource string) {
+		jrd, err := h.Lookup(context.Background(), resource)
+		if err != nil {
+			if !errors.Is(err, webfinger.ErrInvalidResource) && !errors.Is(err, webfinger.ErrNotFound) {
+				t.Fatalf("Lookup(%q): unexpected error kind: %v", resource, err)
+			}
+			return
+		}
+		if jrd.Subject != "acct:alice@social.example" && jrd.Subject != "acct:biology@social.example" {
+			t.Fatalf("Lookup(%q) answered for %q", resource, jrd.Subject)
+		}
+	})
+}
