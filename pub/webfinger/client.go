@@ -111,7 +111,7 @@ func (c *Client) Resolve(ctx context.Context, handle string) (*Resolution, error
 	if err != nil {
 		return nil, fmt.Errorf("webfinger: %s: actor %q: %w", subject, actor, ErrNoActor)
 	}
-	if actorHost != authority {
+	if actorHost != dropDefaultPort(authority, c.scheme()) {
 		if err := c.confirmActor(ctx, subject, actorHost, actor); err != nil {
 			return nil, err
 		}
@@ -184,13 +184,18 @@ func (c *Client) actorLink(j *JRD) (string, error) {
 	return l.Href, nil
 }
 
-// hostOf returns the normalized host[:port] of an absolute URL.
+// hostOf returns the normalized host[:port] of an absolute URL, without the
+// port when it is the default of the URL's scheme.
 func hostOf(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalidResource, err)
 	}
-	return NormalizeHost(u.Host)
+	h, err := NormalizeHost(u.Host)
+	if err != nil {
+		return "", err
+	}
+	return dropDefaultPort(h, strings.ToLower(u.Scheme)), nil
 }
 
 // Lookup fetches the JRD that host's WebFinger endpoint serves for resource

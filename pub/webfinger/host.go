@@ -131,6 +131,11 @@ func normalizeName(host string) (string, error) {
 	if len(ascii) > maxHostLength {
 		return "", invalidf("host %q is longer than %d bytes", host, maxHostLength)
 	}
+	if addr, err := netip.ParseAddr(ascii); err == nil && addr.Is4() {
+		// A name that maps onto an IPv4 literal ("１２７.０.０.１") is that
+		// literal, as pub/transport also reads it.
+		return addr.String(), nil
+	}
 	labels := strings.Split(ascii, ".")
 	for _, l := range labels {
 		if !validLabel(l) {
@@ -171,4 +176,15 @@ func allDigits(s string) bool {
 
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidResource}, args...)...)
+}
+
+// dropDefaultPort removes the port from a normalized host[:port] when it is
+// scheme's default (443 for https, 80 for http), so that hosts compare as the
+// origins of DESIGN.md do: https://a.example:443 is https://a.example.
+func dropDefaultPort(hostport, scheme string) string {
+	def := map[string]string{"https": ":443", "http": ":80"}[scheme]
+	if def != "" && strings.HasSuffix(hostport, def) {
+		return strings.TrimSuffix(hostport, def)
+	}
+	return hostport
 }

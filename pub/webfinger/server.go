@@ -231,7 +231,7 @@ func (h *Handler) lookupURL(ctx context.Context, resource string) (*Account, err
 	if err != nil {
 		return nil, err
 	}
-	if !h.local[host] {
+	if host = dropDefaultPort(host, u.Scheme); !h.local[host] {
 		return nil, fmt.Errorf("%w: %s is not a local host", ErrNotFound, host)
 	}
 	name, ok := nameFromPath(u.EscapedPath())
@@ -274,14 +274,18 @@ func sameURL(s string) string {
 		return ""
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if scheme := strings.ToLower(u.Scheme); scheme != "http" && scheme != "https" {
 		return ""
 	}
 	host, err := NormalizeHost(u.Host)
 	if err != nil {
 		return ""
 	}
-	return strings.ToLower(u.Scheme) + "://" + host + u.EscapedPath()
+	scheme := strings.ToLower(u.Scheme)
+	return scheme + "://" + dropDefaultPort(host, scheme) + u.EscapedPath()
 }
 
 func (h *Handler) account(ctx context.Context, name string) (*Account, error) {

@@ -126,6 +126,7 @@ func TestServeWebFingerAccounts(t *testing.T) {
 		{"actor URL", base + "/users/alice", "acct:alice@social.example", "Person"},
 		{"profile URL", base + "/@alice", "acct:alice@social.example", "Person"},
 		{"actor URL, host in other case", "https://SOCIAL.example/users/alice", "acct:alice@social.example", "Person"},
+		{"actor URL with default port", "https://social.example:443/users/alice", "acct:alice@social.example", "Person"},
 		{"group by acct", "acct:biology@social.example", "acct:biology@social.example", "Group"},
 		{"group actor URL", base + "/groups/biology", "acct:biology@social.example", "Group"},
 	}
@@ -206,6 +207,7 @@ func TestServeWebFingerErrors(t *testing.T) {
 		{"person under /groups", res(base + "/groups/alice"), http.StatusNotFound},
 		{"group under /users", res(base + "/users/biology"), http.StatusNotFound},
 		{"actor URL with wrong scheme", res("http://social.example/users/alice"), http.StatusNotFound},
+		{"actor URL with other port", res("https://social.example:8443/users/alice"), http.StatusNotFound},
 		{"other local path", res(base + "/about"), http.StatusNotFound},
 		{"other URI scheme", res("mailto:alice@social.example"), http.StatusNotFound},
 	}
