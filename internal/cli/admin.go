@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/commonroom/commonroom/internal/db"
+	"github.com/commonroom/commonroom/internal/errkind"
+	"github.com/commonroom/commonroom/internal/ids"
+	"github.com/commonroom/commonroom/internal/users"
+)
+
+// migrate applies pending migrations.
+func (m *Main) migrate(ctx context.Context, args []string) error {
+	fs, cf := m.flags("migrate")
+	cfg, err := m.parse(fs, cf, args)
+	if err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, cfg.DatabaseDSN())
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	applied, err := db.Migrate(ctx, d.DB, Migrations()...)
+	for _, name := range applied {
+		fmt.Fprintf(m.Stdout, "applied %s\n", name)
+	}
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(m.Stdout, "nothing to apply: the database is up to date")
+	}
+	return nil
+}
+
+// migrateStatus lists the migrations and whether each has run.
+func (m *Main) migrateStatus(ctx context.Context, args []string) error {
+	fs, cf := m.flags("migrate status")
+	cfg, err := m.parse(fs, cf, args)
+	if err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, cfg.DatabaseDSN())
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	states, err := db.MigrationStatus(ctx, d.DB, Migrations()...)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SET\tMIGRATION\tSTATUS\tAPPLIED AT")
+	for _, s := range states {
+		status, at := "pending", "-"
+		if s.Applied() {
+			status, at = "applied", s.AppliedAt.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Set, s.Name, status, at)
+	}
+	return tw.Flush()
+}
+
+// createUser creates a local user.
+func (m *Main) createUser(ctx context.Context, args []string) error {
+	fs, cf := m.flags("admin user create")
+	var nu users.NewUser
+	var role string
+	fs.StringVar(&nu.Username, "username", "", "user name: 1-30 letters, digits or underscores (required)")
+	fs.StringVar(&nu.Email, "email", "", "email address (required)")
+	fs.StringVar(&nu.Password, "password", "", "password, 8-256 characters (required)")
+	fs.StringVar(&role, "role", string(users.RoleUser), "role: user, moderator or admin")
+	cfg, err := m.parse(fs, cf, args)
+	if err != nil {
+		return err
+	}
+	nu.Role = users.Role(role)
+	// Check the input before touching the database, so a typo creates no
+	// data directory.
+	if err := nu.Validate(); err != nil {
+		return userError(err)
+	}
+	d, err := openDB(ctx, cfg, m.logger(cfg))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	svc, err := users.NewService(d.DB, users.Options{})
+	if err != nil {
+		return err
+	}
+	u, err := svc.Create(ctx, nu)
+	if err != nil {
+		return userError(err)
+	}
+	_, err = fmt.Fprintf(m.Stdout, "created user %s (id %s, role %s)\n", u.Username, ids.Format(u.ID), u.Role)
+	return err
+}
+
+// userError shortens an error the operator can fix (a duplicate, a bad
+// value) to its safe message, keeping its kind for errors.Is; other errors
+// keep their detail.
+func userError(err error) error {
+	if k := errkind.Of(err); k != errkind.Internal {
+		return fmt.Errorf("admin user create: %s: %w", errkind.Message(err), k)
+	}
+	return fmt.Errorf("admin user create: %w", err)
+}
