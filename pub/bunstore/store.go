@@ -1,0 +1,414 @@
+// Package bunstore implements pub's storage interfaces with bun, on SQLite
+// and PostgreSQL: for now the durable delivery queue of pub/delivery.
+//
+// The tables come from the package's own migrations ([Migrations], applied by
+// the server's migration runner or by [Migrate]). Open SQLite in WAL mode
+// with a busy timeout ([OpenSQLite] does); the Store takes SQLite's write
+// lock at the start of each of its write transactions, so concurrent writers
+// wait for each other rather than fail.
+package bunstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+
+	"github.com/commonroom/commonroom/pub/delivery"
+)
+
+// Store is the bun implementation of [delivery.Queue]. It is safe for
+// concurrent use, and several Stores (in one process or several) may share
+// one database: on PostgreSQL claims lock rows with FOR UPDATE SKIP LOCKED,
+// on SQLite they run under the database's single writer lock.
+type Store struct {
+	db *bun.DB
+	pg bool
+	// enqueueChunk is how many rows one INSERT statement carries.
+	enqueueChunk int
+	// candidateFactor: a claim reads up to Limit*candidateFactor due rows to
+	// choose Limit of them within per-host caps.
+	candidateFactor int
+}
+
+var _ delivery.Queue = (*Store)(nil)
+
+// New returns a Store over db, whose tables must have been migrated.
+func New(db *bun.DB) *Store {
+	return &Store{db: db, pg: db.Dialect().Name() == dialect.PG, enqueueChunk: 500, candidateFactor: 4}
+}
+
+// jobRow is a row of delivery_jobs.
+type jobRow struct {
+	bun.BaseModel `bun:"table:delivery_jobs"`
+
+	ID            int64   `bun:"id,pk,autoincrement"`
+	InboxURL      string  `bun:"inbox_url"`
+	Host          string  `bun:"host"`
+	KeyID         string  `bun:"key_id"`
+	ActivityID    string  `bun:"activity_id"`
+	Body          []byte  `bun:"body"`
+	Attempts      int     `bun:"attempts"`
+	NextAttemptAt int64   `bun:"next_attempt_at"`
+	LeaseOwner    *string `bun:"lease_owner"`
+	LastError     string  `bun:"last_error"`
+	CreatedAt     int64   `bun:"created_at"`
+}
+
+const jobColumns = "id, inbox_url, host, key_id, activity_id, body, attempts, next_attempt_at, lease_owner, last_error, created_at"
+
+func (r *jobRow) job() delivery.Job {
+	j := delivery.Job{
+		ID:            r.ID,
+		InboxURL:      r.InboxURL,
+		Host:          r.Host,
+		KeyID:         r.KeyID,
+		ActivityID:    r.ActivityID,
+		Body:          r.Body,
+		Attempts:      r.Attempts,
+		NextAttemptAt: time.UnixMilli(r.NextAttemptAt),
+		LastError:     r.LastError,
+		CreatedAt:     time.UnixMilli(r.CreatedAt),
+	}
+	if r.LeaseOwner != nil {
+		j.LeaseOwner = *r.LeaseOwner
+	}
+	return j
+}
+
+// hostRow is a row of delivery_hosts.
+type hostRow struct {
+	bun.BaseModel `bun:"table:delivery_hosts"`
+
+	Host             string `bun:"host,pk"`
+	FailureDays      int    `bun:"failure_days"`
+	LastFailureDay   int64  `bun:"last_failure_day"`
+	Unavailable      bool   `bun:"unavailable"`
+	UnavailableSince *int64 `bun:"unavailable_since"`
+	LastSuccessAt    *int64 `bun:"last_success_at"`
+}
+
+const hostColumns = "host, failure_days, last_failure_day, unavailable, unavailable_since, last_success_at"
+
+func (r *hostRow) state() delivery.HostState {
+	s := delivery.HostState{
+		Host:           r.Host,
+		FailureDays:    r.FailureDays,
+		LastFailureDay: r.LastFailureDay,
+		Unavailable:    r.Unavailable,
+	}
+	if r.UnavailableSince != nil {
+		s.UnavailableSince = time.UnixMilli(*r.UnavailableSince)
+	}
+	if r.LastSuccessAt != nil {
+		s.LastSuccessAt = time.UnixMilli(*r.LastSuccessAt)
+	}
+	return s
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// writeTx runs fn in a transaction that, on SQLite, holds the write lock from
+// its first statement, so that reads inside it see what they will update and
+// the busy timeout applies (a deferred transaction upgrading from read to
+// write fails at once with SQLITE_BUSY instead of waiting).
+func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if !s.pg {
+			// Writes nothing, but opens a write transaction.
+			if _, err := tx.ExecContext(ctx, "UPDATE delivery_hosts SET failure_days = failure_days WHERE 0 = 1"); err != nil {
+				return fmt.Errorf("taking the write lock: %w", err)
+			}
+		}
+		return fn(ctx, tx)
+	})
+}
+
+// Enqueue implements [delivery.Queue]: one transaction, one multi-row INSERT
+// per few hundred jobs. It sets the jobs' IDs and CreatedAt (and
+// NextAttemptAt, when zero, to now).
+func (s *Store) Enqueue(ctx context.Context, now time.Time, jobs []delivery.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	nowMS := ms(now)
+	rows := make([]jobRow, 0, min(len(jobs), s.enqueueChunk))
+	err := s.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for start := 0; start < len(jobs); start += s.enqueueChunk {
+			batch := jobs[start:min(start+s.enqueueChunk, len(jobs))]
+			rows = rows[:0]
+			for _, j := range batch {
+				next := nowMS
+				if !j.NextAttemptAt.IsZero() {
+					next = ms(j.NextAttemptAt)
+				}
+				body := j.Body
+				if body == nil {
+					body = []byte{}
+				}
+				rows = append(rows, jobRow{
+					InboxURL: j.InboxURL, Host: j.Host, KeyID: j.KeyID, ActivityID: j.ActivityID,
+					Body: body, Attempts: j.Attempts, NextAttemptAt: next, LastError: j.LastError, CreatedAt: nowMS,
+				})
+			}
+			if _, err := tx.NewInsert().Model(&rows).Returning("id").Exec(ctx); err != nil {
+				return fmt.Errorf("inserting jobs %d-%d: %w", start, start+len(batch)-1, err)
+			}
+			for i := range batch {
+				batch[i].ID = rows[i].ID
+				batch[i].CreatedAt = time.UnixMilli(nowMS)
+				batch[i].NextAttemptAt = time.UnixMilli(rows[i].NextAttemptAt)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bunstore: enqueue %d jobs: %w", len(jobs), err)
+	}
+	return nil
+}
+
+// Claim implements [delivery.Queue]. In one transaction it reads up to
+// 4*Limit due rows, oldest first (on PostgreSQL with FOR UPDATE SKIP LOCKED,
+// so concurrent claimers pass over each other's rows), picks up to Limit of
+// them within the per-host cap, and leases those with one UPDATE. Rows read
+// but not picked are left as they were.
+func (s *Store) Claim(ctx context.Context, req delivery.ClaimRequest) ([]delivery.Job, error) {
+	if req.Limit <= 0 {
+		return nil, nil
+	}
+	if req.Owner == "" {
+		return nil, errors.New("bunstore: claim: empty owner")
+	}
+	nowMS := ms(req.Now)
+	expires := ms(req.Now.Add(req.Lease))
+	if expires <= nowMS {
+		return nil, fmt.Errorf("bunstore: claim: lease %v is too short", req.Lease)
+	}
+	var saturated []string
+	if req.MaxPerHost > 0 {
+		for h, n := range req.HostLoad {
+			if n >= req.MaxPerHost {
+				saturated = append(saturated, h)
+			}
+		}
+	}
+	var out []delivery.Job
+	err := s.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var q strings.Builder
+		args := []any{nowMS}
+		q.WriteString("SELECT id, host FROM delivery_jobs WHERE next_attempt_at <= ?")
+		if len(saturated) > 0 {
+			q.WriteString(" AND host NOT IN (?)")
+			args = append(args, bun.In(saturated))
+		}
+		q.WriteString(" ORDER BY next_attempt_at, id LIMIT ?")
+		args = append(args, req.Limit*s.candidateFactor)
+		if s.pg {
+			q.WriteString(" FOR UPDATE SKIP LOCKED")
+		}
+		var cands []struct {
+			ID   int64  `bun:"id"`
+			Host string `bun:"host"`
+		}
+		if err := tx.NewRaw(q.String(), args...).Scan(ctx, &cands); err != nil {
+			return fmt.Errorf("reading due jobs: %w", err)
+		}
+		ids := make([]int64, 0, min(len(cands), req.Limit))
+		taken := map[string]int{}
+		for _, c := range cands {
+			if len(ids) == req.Limit {
+				break
+			}
+			if req.MaxPerHost > 0 && req.HostLoad[c.Host]+taken[c.Host] >= req.MaxPerHost {
+				continue
+			}
+			taken[c.Host]++
+			ids = append(ids, c.ID)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		var rows []jobRow
+		if err := tx.NewRaw("UPDATE delivery_jobs SET lease_owner = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (?) RETURNING "+jobColumns,
+			req.Owner, expires, bun.In(ids)).Scan(ctx, &rows); err != nil {
+			return fmt.Errorf("leasing %d jobs: %w", len(ids), err)
+		}
+		out = make([]delivery.Job, len(rows))
+		for i := range rows {
+			out[i] = rows[i].job()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bunstore: claim: %w", err)
+	}
+	return out, nil
+}
+
+// fence is the WHERE clause matching a job only under the lease it was
+// claimed with.
+const fence = "id = ? AND lease_owner = ? AND next_attempt_at = ?"
+
+func fenceArgs(j delivery.Job) []any {
+	return []any{j.ID, j.LeaseOwner, ms(j.NextAttemptAt)}
+}
+
+func leaseLost(res interface{ RowsAffected() (int64, error) }, j delivery.Job) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("rows affected: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("job %d: %w", j.ID, delivery.ErrLeaseLost)
+	}
+	return nil
+}
+
+// Complete implements [delivery.Queue]: it deletes the job and records the
+// host's success in one transaction.
+func (s *Store) Complete(ctx context.Context, j delivery.Job, now time.Time) error {
+	var lost error
+	err := s.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewRaw("DELETE FROM delivery_jobs WHERE "+fence, fenceArgs(j)...).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("deleting job %d: %w", j.ID, err)
+		}
+		if lost = leaseLost(res, j); lost != nil && !errors.Is(lost, delivery.ErrLeaseLost) {
+			return lost
+		}
+		if _, err := tx.NewRaw(`INSERT INTO delivery_hosts (host, failure_days, last_failure_day, unavailable, last_success_at)
+VALUES (?, 0, 0, ?, ?)
+ON CONFLICT (host) DO UPDATE SET failure_days = 0, last_failure_day = 0, unavailable = excluded.unavailable,
+unavailable_since = NULL, last_success_at = excluded.last_success_at`, j.Host, false, ms(now)).Exec(ctx); err != nil {
+			return fmt.Errorf("recording success of %s: %w", j.Host, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bunstore: complete: %w", err)
+	}
+	if lost != nil {
+		return fmt.Errorf("bunstore: complete: %w", lost)
+	}
+	return nil
+}
+
+// Reschedule implements [delivery.Queue].
+func (s *Store) Reschedule(ctx context.Context, j delivery.Job, at time.Time, lastError string) error {
+	args := append([]any{ms(at), j.Attempts, lastError}, fenceArgs(j)...)
+	res, err := s.db.NewRaw("UPDATE delivery_jobs SET next_attempt_at = ?, attempts = ?, last_error = ?, lease_owner = NULL WHERE "+fence, args...).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("bunstore: reschedule job %d: %w", j.ID, err)
+	}
+	if err := leaseLost(res, j); err != nil {
+		return fmt.Errorf("bunstore: reschedule: %w", err)
+	}
+	return nil
+}
+
+// Drop implements [delivery.Queue].
+func (s *Store) Drop(ctx context.Context, j delivery.Job) error {
+	res, err := s.db.NewRaw("DELETE FROM delivery_jobs WHERE "+fence, fenceArgs(j)...).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("bunstore: drop job %d: %w", j.ID, err)
+	}
+	if err := leaseLost(res, j); err != nil {
+		return fmt.Errorf("bunstore: drop: %w", err)
+	}
+	return nil
+}
+
+// RecordFailure implements [delivery.Queue] with one upsert.
+func (s *Store) RecordFailure(ctx context.Context, host string, now time.Time, unavailableDays int) (delivery.HostState, error) {
+	day, nowMS := delivery.UTCDay(now), ms(now)
+	if unavailableDays < 1 {
+		unavailableDays = 1
+	}
+	first := unavailableDays <= 1
+	var firstSince *int64
+	if first {
+		firstSince = &nowMS
+	}
+	// Every SET expression reads the row as it was before the update.
+	const newDays = "(CASE WHEN delivery_hosts.last_failure_day < excluded.last_failure_day THEN delivery_hosts.failure_days + 1 ELSE delivery_hosts.failure_days END)"
+	var row hostRow
+	err := s.db.NewRaw(`INSERT INTO delivery_hosts (host, failure_days, last_failure_day, unavailable, unavailable_since)
+VALUES (?, 1, ?, ?, ?)
+ON CONFLICT (host) DO UPDATE SET
+failure_days = `+newDays+`,
+last_failure_day = (CASE WHEN delivery_hosts.last_failure_day < excluded.last_failure_day THEN excluded.last_failure_day ELSE delivery_hosts.last_failure_day END),
+unavailable = (delivery_hosts.unavailable OR `+newDays+` >= ?),
+unavailable_since = (CASE WHEN delivery_hosts.unavailable THEN delivery_hosts.unavailable_since WHEN `+newDays+` >= ? THEN ? ELSE NULL END)
+RETURNING `+hostColumns,
+		host, day, first, firstSince, unavailableDays, unavailableDays, nowMS).Scan(ctx, &row)
+	if err != nil {
+		return delivery.HostState{}, fmt.Errorf("bunstore: record failure of %s: %w", host, err)
+	}
+	return row.state(), nil
+}
+
+// MarkReachable implements [delivery.Queue].
+func (s *Store) MarkReachable(ctx context.Context, host string) error {
+	if _, err := s.db.NewRaw(`UPDATE delivery_hosts SET failure_days = 0, last_failure_day = 0, unavailable = ?, unavailable_since = NULL
+WHERE host = ? AND (failure_days > 0 OR unavailable)`, false, host).Exec(ctx); err != nil {
+		return fmt.Errorf("bunstore: mark %s reachable: %w", host, err)
+	}
+	return nil
+}
+
+// Hosts implements [delivery.Queue].
+func (s *Store) Hosts(ctx context.Context, hosts []string) (map[string]delivery.HostState, error) {
+	out := make(map[string]delivery.HostState)
+	if len(hosts) == 0 {
+		return out, nil
+	}
+	var rows []hostRow
+	if err := s.db.NewRaw("SELECT "+hostColumns+" FROM delivery_hosts WHERE host IN (?)", bun.In(hosts)).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("bunstore: reading %d hosts: %w", len(hosts), err)
+	}
+	for i := range rows {
+		out[rows[i].Host] = rows[i].state()
+	}
+	return out, nil
+}
+
+// Stats implements [delivery.Queue] with two aggregate queries. They scan
+// the tables: fine for a metrics scrape every few seconds, not for a hot
+// path.
+func (s *Store) Stats(ctx context.Context, now time.Time) (delivery.QueueStats, error) {
+	nowMS := ms(now)
+	var jobs struct {
+		Pending int64  `bun:"pending"`
+		Due     int64  `bun:"due"`
+		Leased  int64  `bun:"leased"`
+		Oldest  *int64 `bun:"oldest"`
+	}
+	if err := s.db.NewRaw(`SELECT COUNT(*) AS pending,
+COUNT(CASE WHEN next_attempt_at <= ? THEN 1 END) AS due,
+COUNT(CASE WHEN lease_owner IS NOT NULL AND next_attempt_at > ? THEN 1 END) AS leased,
+MIN(CASE WHEN next_attempt_at <= ? THEN created_at END) AS oldest
+FROM delivery_jobs`, nowMS, nowMS, nowMS).Scan(ctx, &jobs); err != nil {
+		return delivery.QueueStats{}, fmt.Errorf("bunstore: job stats: %w", err)
+	}
+	var hosts struct {
+		Failing     int64 `bun:"failing"`
+		Unavailable int64 `bun:"unavailable"`
+	}
+	if err := s.db.NewRaw(`SELECT COUNT(CASE WHEN failure_days > 0 THEN 1 END) AS failing,
+COUNT(CASE WHEN unavailable THEN 1 END) AS unavailable FROM delivery_hosts`).Scan(ctx, &hosts); err != nil {
+		return delivery.QueueStats{}, fmt.Errorf("bunstore: host stats: %w", err)
+	}
+	st := delivery.QueueStats{
+		Pending: jobs.Pending, Due: jobs.Due, Leased: jobs.Leased,
+		FailingHosts: hosts.Failing, UnavailableHosts: hosts.Unavailable,
+	}
+	if jobs.Oldest != nil {
+		st.OldestDueAt = time.UnixMilli(*jobs.Oldest)
+	}
+	return st, nil
+}
