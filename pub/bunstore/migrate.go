@@ -159,4 +159,3 @@ func applyMigration(ctx context.Context, conn bun.Conn, m migration) error {
 	}
 	return nil
 }
-

@@ -79,7 +79,7 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 			}
 		}
 		var n int
-		if err := db.NewRaw("SELECT COUNT(*) FROM " + bunstore.MigrationTable).Scan(context.Background(), &n); err != nil {
+		if err := db.NewRaw("SELECT COUNT(*) FROM "+bunstore.MigrationTable).Scan(context.Background(), &n); err != nil {
 			t.Fatal(err)
 		}
 		if n != 1 {
