@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/commonroom/commonroom/streams"
 )
@@ -97,4 +98,13 @@ func truncate(b []byte) string {
 		return string(b[:400]) + "..."
 	}
 	return string(b)
+}
+
+func mustTime(tb testing.TB, s string) time.Time {
+	tb.Helper()
+	ts, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ts
 }
