@@ -14,5 +14,5 @@
 //
 // ParseHandle and NormalizeHost are the strict parsers both sides share:
 // hosts are compared in their IDNA ASCII form, lowercased, without a trailing
-// dot, with their port.
+// dot, with their port (a URL's default port aside, as for origins).
 package webfinger

@@ -90,6 +90,11 @@ type Config struct {
 	// https://social.example/authorize_interaction?uri={uri}. It must
 	// contain "{uri}".
 	SubscribeTemplate string
+	// InstanceActor, if set, is the server's own actor (pub.InstanceActor,
+	// served at /actor): acct:{Username}@{local host} and its ActorIRI
+	// resolve to it without asking the Resolver, as Mastodon's
+	// acct:domain@domain does. Its Kind defaults to KindApplication.
+	InstanceActor *Account
 	// Logger receives errors from the Resolver; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -102,6 +107,7 @@ type Handler struct {
 	local     map[string]bool
 	resolver  Resolver
 	subscribe string
+	instance  *Account
 	log       *slog.Logger
 }
 
@@ -143,6 +149,16 @@ func NewHandler(cfg Config) (*Handler, error) {
 			return nil, fmt.Errorf("webfinger: Hosts: %w", err)
 		}
 		h.local[n] = true
+	}
+	if a := cfg.InstanceActor; a != nil {
+		if a.Username == "" || sameURL(a.ActorIRI) == "" {
+			return nil, errors.New("webfinger: InstanceActor needs a Username and an http(s) ActorIRI")
+		}
+		inst := *a
+		if inst.Kind == "" {
+			inst.Kind = KindApplication
+		}
+		h.instance = &inst
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -213,6 +229,9 @@ func (h *Handler) lookupHandle(ctx context.Context, resource string) (*Account, 
 	if !h.local[hd.Host] {
 		return nil, fmt.Errorf("%w: %s is not a local host", ErrNotFound, hd.Host)
 	}
+	if h.instance != nil && strings.EqualFold(hd.User, h.instance.Username) {
+		return h.instance, nil
+	}
 	return h.account(ctx, hd.User)
 }
 
@@ -234,6 +253,10 @@ func (h *Handler) lookupURL(ctx context.Context, resource string) (*Account, err
 	if host = dropDefaultPort(host, u.Scheme); !h.local[host] {
 		return nil, fmt.Errorf("%w: %s is not a local host", ErrNotFound, host)
 	}
+	want := sameURL(resource)
+	if h.instance != nil && want == sameURL(h.instance.ActorIRI) {
+		return h.instance, nil
+	}
 	name, ok := nameFromPath(u.EscapedPath())
 	if !ok {
 		return nil, fmt.Errorf("%w: %s is not an account URL", ErrNotFound, u.EscapedPath())
@@ -242,7 +265,6 @@ func (h *Handler) lookupURL(ctx context.Context, resource string) (*Account, err
 	if err != nil {
 		return nil, err
 	}
-	want := sameURL(resource)
 	if want == "" || (want != sameURL(acct.ActorIRI) && want != sameURL(acct.ProfileURL)) {
 		// For example /users/x where x is a group: its actor is /groups/x.
 		return nil, fmt.Errorf("%w: %s is not %s's actor or profile URL", ErrNotFound, resource, acct.Username)

@@ -454,3 +454,29 @@ func FuzzLookup(f *testing.F) {
 		}
 	})
 }
+
+func TestServeWebFingerInstanceActor(t *testing.T) {
+	const base = "https://social.example"
+	srv := mustServer(t, webfinger.Config{BaseURL: base, InstanceActor: &webfinger.Account{
+		Username: "social.example", ActorIRI: base + "/actor",
+	}})
+	for _, r := range []string{"acct:social.example@social.example", base + "/actor"} {
+		resp, body := mustGet(t, http.MethodGet, wfURL(srv, res(r)), "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", r, resp.StatusCode)
+		}
+		var got webfinger.JRD
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		self, ok := got.Find(webfinger.RelSelf, webfinger.IsActivityPubType)
+		if got.Subject != "acct:social.example@social.example" || !ok || self.Href != base+"/actor" ||
+			self.Properties[webfinger.PropertyType] != "https://www.w3.org/ns/activitystreams#Application" {
+			t.Errorf("%s: %s", r, body)
+		}
+	}
+	if _, err := webfinger.NewHandler(webfinger.Config{BaseURL: base, Resolver: newDirectory(base),
+		InstanceActor: &webfinger.Account{Username: "x"}}); err == nil {
+		t.Error("InstanceActor without ActorIRI accepted")
+	}
+}
