@@ -182,3 +182,18 @@ func TestFieldsHaveDistinctNames(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEListsEverySetting keeps the configuration table in README.md in
+// step with Fields.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range config.Fields() {
+		row := "| `" + f.Key + "` | `--" + f.Flag() + "` | `" + f.Env() + "` |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README.md has no row starting %s", row)
+		}
+	}
+}

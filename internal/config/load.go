@@ -124,7 +124,11 @@ func Bind(fs *flag.FlagSet) *Flags {
 	for _, field := range Fields() {
 		v := &flagValue{isBool: field.isBool}
 		f.values[field.Key] = v
-		usage := fmt.Sprintf("%s (env %s)", field.Usage, field.Env())
+		usage := fmt.Sprintf("%s (env %s", field.Usage, field.Env())
+		if d := field.Default(); d != "" && d != "false" {
+			usage += ", default " + d
+		}
+		usage += ")"
 		fs.Var(v, field.Flag(), usage)
 	}
 	return f
