@@ -1,0 +1,178 @@
+package pub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/commonroom/commonroom/pub/httpsig"
+	"github.com/commonroom/commonroom/pub/transport"
+	"github.com/commonroom/commonroom/streams"
+)
+
+// ContentTypeActivityJSON is the Content-Type pub serves AS2 documents with.
+const ContentTypeActivityJSON = "application/activity+json"
+
+// InstanceConfig configures [NewInstanceActor].
+type InstanceConfig struct {
+	// BaseURL is the server's origin, for example "https://school.example".
+	BaseURL string
+	// Path is the instance actor's path; default "/actor", so its IRI is
+	// "https://school.example/actor".
+	Path string
+	// Name is the actor's display name; default the host name.
+	Name string
+	// Clock dates signatures; default SystemClock.
+	Clock Clock
+	// Schemes, when set, picks the signature scheme per host (RFC 9421 for
+	// hosts known to accept it). Nil signs every request with
+	// draft-cavage-12, which every peer reads.
+	Schemes *httpsig.HostSchemes
+	// Registry builds the actor document; default streams.Default().
+	Registry *streams.Registry
+}
+
+// InstanceActor is the server's own actor: an Application at a stable IRI
+// with its own keys. It signs every outbound fetch (it implements
+// transport.Signer), so that peers in authorized-fetch mode answer us, and it
+// serves its actor document as AS2 (it is an http.Handler). It is safe for
+// concurrent use.
+type InstanceActor struct {
+	id      string
+	path    string
+	host    string
+	keys    *ActorKeys
+	signer  *httpsig.Signer
+	schemes *httpsig.HostSchemes
+	doc     []byte
+}
+
+var (
+	_ transport.Signer = (*InstanceActor)(nil)
+	_ http.Handler     = (*InstanceActor)(nil)
+)
+
+// NewInstanceActor loads the instance actor's keys from keys, creating them
+// on first start, and builds its document.
+func NewInstanceActor(ctx context.Context, keys *Keys, cfg InstanceConfig) (*InstanceActor, error) {
+	if keys == nil {
+		return nil, errors.New("pub: instance actor: nil Keys")
+	}
+	origin, err := transport.ParseOrigin(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("pub: instance actor: base URL: %w", err)
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/actor"
+	}
+	if !strings.HasPrefix(cfg.Path, "/") {
+		return nil, fmt.Errorf("pub: instance actor: path %q does not start with /", cfg.Path)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = streams.Default()
+	}
+	host := origin.Host
+	if origin.Port != "" {
+		host += ":" + origin.Port
+	}
+	if cfg.Name == "" {
+		cfg.Name = host
+	}
+	base := origin.String()
+	id := base + cfg.Path
+	ak, err := keys.EnsureLocal(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("pub: instance actor keys: %w", err)
+	}
+	signer, err := httpsig.NewSigner(ak.RSA.Signer(), ak.RSAKeyID(), cfg.Clock.Now)
+	if err != nil {
+		return nil, fmt.Errorf("pub: instance actor signer: %w", err)
+	}
+	a := &InstanceActor{id: id, path: cfg.Path, host: host, keys: ak, signer: signer, schemes: cfg.Schemes}
+	doc := cfg.Registry.New("Application")
+	doc.SetID(id)
+	if err := setAll(doc,
+		member{"preferredUsername", streams.String(host)},
+		member{"name", streams.String(cfg.Name)},
+		member{"inbox", streams.IRI(id + "/inbox")},
+		member{"outbox", streams.IRI(id + "/outbox")},
+		member{"manuallyApprovesFollowers", streams.Bool(true)},
+	); err != nil {
+		return nil, fmt.Errorf("pub: instance actor document: %w", err)
+	}
+	endpoints := cfg.Registry.New("")
+	if err := endpoints.Set("sharedInbox", streams.IRI(base+"/inbox")); err != nil {
+		return nil, fmt.Errorf("pub: instance actor document: %w", err)
+	}
+	if err := doc.Set("endpoints", streams.ObjectValue(endpoints)); err != nil {
+		return nil, fmt.Errorf("pub: instance actor document: %w", err)
+	}
+	if err := PublishKeys(doc, ak); err != nil {
+		return nil, err
+	}
+	if a.doc, err = streams.Marshal(doc); err != nil {
+		return nil, fmt.Errorf("pub: instance actor document: %w", err)
+	}
+	return a, nil
+}
+
+// ID returns the instance actor's IRI.
+func (a *InstanceActor) ID() string { return a.id }
+
+// Path returns the path the actor is served at (for route tables and the
+// authorized-fetch exemption).
+func (a *InstanceActor) Path() string { return a.path }
+
+// KeyID returns the id of the key the actor signs with.
+func (a *InstanceActor) KeyID() string { return a.keys.RSAKeyID() }
+
+// Keys returns the actor's key pairs (their private halves redact themselves).
+func (a *InstanceActor) Keys() *ActorKeys { return a.keys }
+
+// SignRequest signs req as the instance actor (transport.Signer). The
+// scheme is the host's preferred one when Schemes is set, else
+// draft-cavage-12.
+func (a *InstanceActor) SignRequest(req *http.Request, body []byte) error {
+	scheme := httpsig.Cavage
+	if a.schemes != nil {
+		host := req.Host
+		if host == "" {
+			host = req.URL.Host
+		}
+		scheme = a.schemes.Preferred(host)
+	}
+	if err := a.signer.Sign(req, body, scheme); err != nil {
+		return fmt.Errorf("pub: sign as instance actor: %w", err)
+	}
+	return nil
+}
+
+// Document returns the actor document as served: AS2 JSON with publicKey
+// (RSA, PEM) and assertionMethod (Ed25519, Multikey). The slice is a copy.
+func (a *InstanceActor) Document() []byte { return append([]byte(nil), a.doc...) }
+
+// ServeHTTP answers GET and HEAD with the actor document as
+// application/activity+json (never requiring a signature: peers fetch it to
+// verify our signatures), and 405 for other methods.
+func (a *InstanceActor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentTypeActivityJSON)
+	h.Set("Content-Length", strconv.Itoa(len(a.doc)))
+	h.Set("Vary", "Accept")
+	h.Set("Cache-Control", "max-age=180, public")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = w.Write(a.doc)
+	}
+}
