@@ -291,3 +291,29 @@ func TestAdminUserCreate(t *testing.T) {
 		}
 	})
 }
+
+func TestTwoServersSideBySide(t *testing.T) {
+	a := apptest.Start(t, apptest.Options{DSN: db.MemoryDSN})
+	b := apptest.Start(t, apptest.Options{DSN: db.MemoryDSN})
+	for range 3 {
+		MustGet(t, a.URL+"/healthz")
+	}
+	MustGet(t, b.URL+"/healthz")
+	for _, tt := range []struct {
+		inst *apptest.Instance
+		want string
+	}{
+		{a, `route="/healthz",status="200"} 3`},
+		{b, `route="/healthz",status="200"} 1`},
+	} {
+		if body := MustGet(t, tt.inst.URL+"/metrics").body; !strings.Contains(body, tt.want) {
+			t.Errorf("%s metrics lack %s", tt.inst.URL, tt.want)
+		}
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if r := MustGet(t, b.URL+"/healthz"); r.status != http.StatusOK {
+		t.Errorf("stopping one server broke the other: %d", r.status)
+	}
+}

@@ -80,24 +80,17 @@ func PostgresDSN(tb testing.TB) string {
 	if base == "" {
 		tb.Skipf("%s is not set; skipping PostgreSQL", EnvPostgres)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := db.Open(ctx, base)
-	if err != nil {
-		tb.Fatalf("dbtest: %s: %v", EnvPostgres, err)
-	}
 	schema := "test_" + randomHex(tb, 8)
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		_ = admin.Close()
-		tb.Fatalf("dbtest: create schema: %v", err)
+	// The admin connection is opened twice, for the create and for the drop,
+	// rather than held for the whole test: parallel tests would otherwise
+	// each keep an idle connection.
+	if err := adminExec(base, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("dbtest: %s: create schema: %v", EnvPostgres, err)
 	}
 	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if err := adminExec(base, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
 			tb.Errorf("dbtest: drop schema %s: %v", schema, err)
 		}
-		_ = admin.Close()
 	})
 	u, err := url.Parse(base)
 	if err != nil {
@@ -136,4 +129,16 @@ func randomHex(tb testing.TB, n int) string {
 		tb.Fatalf("dbtest: %v", err)
 	}
 	return hex.EncodeToString(b)
+}
+
+func adminExec(dsn, query string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := db.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	_, err = admin.ExecContext(ctx, query)
+	return err
 }
