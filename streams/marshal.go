@@ -173,11 +173,9 @@ func (cb *ctxBuilder) walk(o *Object, built bool, depth int) {
 					}
 					return true
 				})
-			} else if t := st.byIRI[m.IRI]; t != nil && !t.isType {
+			} else if t := st.terms[m.Key]; t != nil && !t.isType && t.iri == m.IRI {
 				if built || !cb.defined(o, m.Key, t.iri) {
-					if m.Key == t.name || m.Key == t.name+"Map" {
-						cb.need(t, m.Key, m.container == containerLanguage)
-					}
+					cb.need(t, m.Key, m.container == containerLanguage)
 				}
 			}
 		}

@@ -693,10 +693,29 @@ func (o *Object) Set(name string, v Value) error {
 	if v.kind == JSONObject && v.o != nil && v.o.reg == nil {
 		v.o.reg = o.reg
 	}
+	// Write the caller's term when it is one (orderedItems rather than
+	// items), else the registry's name for the IRI.
+	key := name
+	container := containerNone
+	if t, ok := st.terms[name]; ok {
+		if t.prop.Kind == KindLangString && name != t.name {
+			container = containerLanguage // the "contentMap" form
+		}
+	} else if t := st.byIRI[iri]; t != nil {
+		key = t.name
+	} else if strings.HasPrefix(iri, "@") {
+		key = iri
+	}
+	switch iri {
+	case "@id":
+		key = "id"
+	case "@type":
+		key = "type"
+	}
 	kept := false
 	out := o.members[:0]
 	for _, m := range o.members {
-		if m.IRI == iri && m.container != containerLanguage {
+		if m.IRI == iri && m.container == container {
 			if kept {
 				continue
 			}
@@ -706,19 +725,7 @@ func (o *Object) Set(name string, v Value) error {
 	}
 	o.members = out
 	if !kept {
-		key := name
-		if t := st.byIRI[iri]; t != nil {
-			key = t.name
-		} else if strings.HasPrefix(iri, "@") {
-			key = iri
-		}
-		switch iri {
-		case "@id":
-			key = "id"
-		case "@type":
-			key = "type"
-		}
-		m := Member{Key: key, IRI: iri, Value: v, added: o.ctx != nil}
+		m := Member{Key: key, IRI: iri, Value: v, container: container, added: o.ctx != nil}
 		if iri == "@id" {
 			// The id reads best first (after any @context and type).
 			at := 0

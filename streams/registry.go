@@ -339,9 +339,12 @@ func (st *regState) addTerm(t *termInfo) error {
 		if o.isType != t.isType {
 			return fmt.Errorf("%w: %q defined both as a type and a property", ErrConflict, t.iri)
 		}
-		// The same IRI under a second name (an alias term): the first name
-		// stays the one written.
-		st.terms[t.name] = o
+		// The same IRI under a second name (an alias term such as
+		// orderedItems for as:items): the alias keeps its own definition,
+		// and the first name stays the one written for the IRI.
+		if _, ok := st.terms[t.name]; !ok {
+			st.terms[t.name] = t
+		}
 		return nil
 	}
 	st.terms[t.name] = t

@@ -36,7 +36,46 @@ func (o *Object) validate(path string, errs *[]error, depth int) {
 	}
 	counts := map[string]int{}
 	for _, m := range o.members {
-		if m.container == containerLanguage || m.IRI == "" || m.IRI[0] == '@' {
+		switch {
+		case m.IRI == "@id":
+			if s, ok := m.Value.Str(); !ok || !isAbsoluteIRI(s) {
+				report("%s.%s: id must be an absolute IRI", path, m.Key)
+			}
+			continue
+		case m.IRI == "@type":
+			m.Value.each(func(v Value) bool {
+				if _, ok := v.Str(); !ok {
+					report("%s.%s: type must be a string or an array of strings", path, m.Key)
+					return false
+				}
+				return true
+			})
+			continue
+		case m.IRI == "@context":
+			m.Value.each(func(v Value) bool {
+				if v.kind != JSONString && v.kind != JSONObject && v.kind != JSONNull {
+					report("%s.%s: a context must be an IRI, an object or null", path, m.Key)
+					return false
+				}
+				return true
+			})
+			continue
+		case m.container == containerLanguage && m.IRI != "":
+			if m.Value.kind != JSONObject {
+				report("%s.%s: a language map must be an object", path, m.Key)
+				continue
+			}
+			for _, e := range m.Value.o.members {
+				e.Value.each(func(v Value) bool {
+					if v.kind != JSONString && v.kind != JSONNull {
+						report("%s.%s.%s: language map values must be strings", path, m.Key, e.Key)
+						return false
+					}
+					return true
+				})
+			}
+			continue
+		case m.container == containerLanguage || m.IRI == "" || m.IRI[0] == '@':
 			continue
 		}
 		t := st.byIRI[m.IRI]
@@ -46,7 +85,7 @@ func (o *Object) validate(path string, errs *[]error, depth int) {
 				if v.kind != JSONNull {
 					n++
 				}
-				if problem := checkKind(t.prop.Kind, v); problem != "" {
+				if problem := o.checkKind(t.prop.Kind, v); problem != "" {
 					report("%s.%s: %s", path, m.Key, problem)
 				}
 				return true
@@ -66,7 +105,7 @@ func (o *Object) validate(path string, errs *[]error, depth int) {
 }
 
 // checkKind returns what is wrong with v as a value of kind k, or "".
-func checkKind(k Kind, v Value) string {
+func (o *Object) checkKind(k Kind, v Value) string {
 	if v.kind == JSONNull {
 		return ""
 	}
@@ -76,8 +115,9 @@ func checkKind(k Kind, v Value) string {
 		return ""
 	case KindReference, KindIRI:
 		if v.kind == JSONString {
-			if v.s == "" {
-				return "empty IRI"
+			// Terms count: "IsContact" stands for as:IsContact.
+			if !isAbsoluteIRI(o.st().expandValueIRI(o.context(), v.s, true)) {
+				return "not an absolute IRI: " + strconv.Quote(v.s)
 			}
 			return ""
 		}
@@ -89,6 +129,13 @@ func checkKind(k Kind, v Value) string {
 			return ""
 		}
 	case KindInteger:
+		if lit.kind == JSONString {
+			// A typed literal in string form ("@type": "xsd:integer").
+			lit = Value{kind: JSONNumber, s: lit.s}
+			if _, ok := lit.Float(); !ok {
+				return "not an integer: " + strconv.Quote(lit.s)
+			}
+		}
 		if lit.kind == JSONNumber {
 			if _, err := strconv.ParseInt(lit.s, 10, 64); err == nil {
 				return ""
@@ -101,6 +148,13 @@ func checkKind(k Kind, v Value) string {
 	case KindNumber:
 		if lit.kind == JSONNumber {
 			return ""
+		}
+		if lit.kind == JSONString {
+			// A typed literal in string form ("@type": "xsd:float").
+			if _, err := strconv.ParseFloat(lit.s, 64); err == nil {
+				return ""
+			}
+			return "not a number: " + strconv.Quote(lit.s)
 		}
 	case KindBool:
 		if lit.kind == JSONBool {

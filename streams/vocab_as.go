@@ -72,6 +72,8 @@ func ActivityStreams() Vocabulary {
 		{Name: "Event", Bases: obj}, {Name: "Place", Bases: obj},
 		{Name: "Mention", Bases: []string{"Link"}}, {Name: "Profile", Bases: obj},
 		{Name: "Tombstone", Bases: obj},
+		// Relationship values.
+		{Name: "IsFollowing"}, {Name: "IsFollowedBy"}, {Name: "IsContact"}, {Name: "IsMember"},
 		// Extension terms used outside the official context.
 		{Name: "Hashtag", Bases: []string{"Link"}, Inline: true},
 	}
@@ -83,7 +85,8 @@ func ActivityStreams() Vocabulary {
 		ref("audience", false), ref("bcc", false), ref("bto", false), ref("cc", false),
 		ref("context", false), ref("current", true), ref("first", true), ref("generator", false),
 		ref("icon", false), ref("image", false), ref("inReplyTo", false), ref("instrument", false),
-		ref("last", true), ref("location", false), ref("items", false), ref("orderedItems", false),
+		ref("last", true), ref("location", false), ref("items", false),
+		{Name: "orderedItems", IRI: "as:items", Kind: KindReference, Container: "@list"},
 		ref("oneOf", false), ref("anyOf", false), {Name: "closed", Kind: KindAny},
 		ref("origin", false), ref("next", true), ref("object", false), ref("prev", true),
 		ref("preview", false), ref("result", false), ref("replies", true), ref("tag", false),
