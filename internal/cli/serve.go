@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/server"
 )
@@ -33,10 +35,16 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 		logger.Info("database closed")
 	}()
 
+	// Wiring: packages are built here over d, register their metrics on
+	// registry, and are mounted by appending them to routers (their tables
+	// come from Migrations). m.Routers come last.
+	registry := prometheus.NewRegistry()
+	routers := append([]server.Router{}, m.Routers...)
 	srv, err := server.New(server.Options{
 		Logger:          logger,
 		DB:              d.DB.DB,
-		Routers:         m.Routers,
+		Registry:        registry,
+		Routers:         routers,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 	})
 	if err != nil {
@@ -66,3 +74,4 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	logger.Info("server stopped")
 	return nil
 }
+
