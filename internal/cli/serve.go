@@ -74,4 +74,3 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	logger.Info("server stopped")
 	return nil
 }
-
