@@ -31,6 +31,7 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	defer func() {
 		if cerr := d.Close(); cerr != nil {
 			err = errors.Join(err, cerr)
+			return
 		}
 		logger.Info("database closed")
 	}()
