@@ -323,8 +323,9 @@ func (s *Store) Drop(ctx context.Context, j delivery.Job) error {
 	return nil
 }
 
-// RecordFailure implements [delivery.Queue] with one upsert.
-func (s *Store) RecordFailure(ctx context.Context, host string, now time.Time, unavailableDays int) (delivery.HostState, error) {
+// RecordFailure implements [delivery.Queue]: in one transaction it reads the
+// host's row (locking it on PostgreSQL) and upserts the failure.
+func (s *Store) RecordFailure(ctx context.Context, host string, now time.Time, unavailableDays int) (delivery.HostState, bool, error) {
 	day, nowMS := delivery.UTCDay(now), ms(now)
 	if unavailableDays < 1 {
 		unavailableDays = 1
@@ -337,7 +338,18 @@ func (s *Store) RecordFailure(ctx context.Context, host string, now time.Time, u
 	// Every SET expression reads the row as it was before the update.
 	const newDays = "(CASE WHEN delivery_hosts.last_failure_day < excluded.last_failure_day THEN delivery_hosts.failure_days + 1 ELSE delivery_hosts.failure_days END)"
 	var row hostRow
-	err := s.db.NewRaw(`INSERT INTO delivery_hosts (host, failure_days, last_failure_day, unavailable, unavailable_since)
+	var wasUnavailable bool
+	err := s.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		lock := ""
+		if s.pg {
+			lock = " FOR UPDATE"
+		}
+		var old []hostRow
+		if err := tx.NewRaw("SELECT "+hostColumns+" FROM delivery_hosts WHERE host = ?"+lock, host).Scan(ctx, &old); err != nil {
+			return fmt.Errorf("reading host: %w", err)
+		}
+		wasUnavailable = len(old) > 0 && old[0].Unavailable
+		return tx.NewRaw(`INSERT INTO delivery_hosts (host, failure_days, last_failure_day, unavailable, unavailable_since)
 VALUES (?, 1, ?, ?, ?)
 ON CONFLICT (host) DO UPDATE SET
 failure_days = `+newDays+`,
@@ -345,11 +357,12 @@ last_failure_day = (CASE WHEN delivery_hosts.last_failure_day < excluded.last_fa
 unavailable = (delivery_hosts.unavailable OR `+newDays+` >= ?),
 unavailable_since = (CASE WHEN delivery_hosts.unavailable THEN delivery_hosts.unavailable_since WHEN `+newDays+` >= ? THEN ? ELSE NULL END)
 RETURNING `+hostColumns,
-		host, day, first, firstSince, unavailableDays, unavailableDays, nowMS).Scan(ctx, &row)
+			host, day, first, firstSince, unavailableDays, unavailableDays, nowMS).Scan(ctx, &row)
+	})
 	if err != nil {
-		return delivery.HostState{}, fmt.Errorf("bunstore: record failure of %s: %w", host, err)
+		return delivery.HostState{}, false, fmt.Errorf("bunstore: record failure of %s: %w", host, err)
 	}
-	return row.state(), nil
+	return row.state(), row.Unavailable && !wasUnavailable, nil
 }
 
 // MarkReachable implements [delivery.Queue].

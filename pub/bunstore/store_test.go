@@ -232,7 +232,8 @@ func TestHostFailureDays(t *testing.T) {
 		for day := range 7 {
 			for hour := range 3 { // several failures a day count once
 				now := t0.Add(time.Duration(day)*24*time.Hour + time.Duration(hour)*time.Hour)
-				if st, err = s.RecordFailure(ctx, host, now, 7); err != nil {
+				var marked bool
+				if st, marked, err = s.RecordFailure(ctx, host, now, 7); err != nil {
 					t.Fatal(err)
 				}
 				if st.FailureDays != day+1 {
@@ -241,6 +242,9 @@ func TestHostFailureDays(t *testing.T) {
 				wantUnavailable := day == 6
 				if st.Unavailable != wantUnavailable {
 					t.Fatalf("day %d: unavailable %v", day, st.Unavailable)
+				}
+				if marked != (wantUnavailable && hour == 0) {
+					t.Fatalf("day %d hour %d: marked %v", day, hour, marked)
 				}
 				if wantUnavailable && hour == 0 && !st.UnavailableSince.Equal(now) {
 					t.Fatalf("unavailable since %v, want %v", st.UnavailableSince, now)
@@ -259,7 +263,7 @@ func TestHostFailureDays(t *testing.T) {
 			t.Fatalf("after MarkReachable: %+v", h)
 		}
 		// A failure right after counts as a new first day.
-		if st, _ = s.RecordFailure(ctx, host, t0.Add(6*24*time.Hour), 7); st.FailureDays != 1 {
+		if st, _, _ = s.RecordFailure(ctx, host, t0.Add(6*24*time.Hour), 7); st.FailureDays != 1 {
 			t.Fatalf("after reset: %+v", st)
 		}
 		// A success clears it too.

@@ -161,7 +161,7 @@ func (p *Pool) Run(ctx context.Context) error {
 		free := p.cfg.Concurrency - inflight
 		claimed := 0
 		if free > 0 {
-			jobs, err := p.claim(ctx, free)
+			jobs, n, err := p.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				p.log.ErrorContext(ctx, "claiming delivery jobs", "err", err)
 			}
@@ -174,7 +174,7 @@ func (p *Pool) Run(ctx context.Context) error {
 					done <- struct{}{}
 				}()
 			}
-			claimed = len(jobs)
+			claimed = n
 		}
 		if claimed > 0 && claimed == free {
 			// Every slot is taken; wait for one to free up.
@@ -228,9 +228,9 @@ func resetTimer(t *time.Timer, d time.Duration) {
 // many jobs it claimed. It is for tests and for embedders that schedule
 // delivery themselves; it must not run concurrently with Run on one Pool.
 func (p *Pool) Step(ctx context.Context) (int, error) {
-	jobs, err := p.claim(ctx, p.cfg.Concurrency-int(p.inflight.Load()))
+	jobs, n, err := p.claim(ctx, p.cfg.Concurrency-int(p.inflight.Load()))
 	if err != nil {
-		return 0, err
+		return n, err
 	}
 	var wg sync.WaitGroup
 	for _, j := range jobs {
@@ -241,15 +241,15 @@ func (p *Pool) Step(ctx context.Context) (int, error) {
 		}()
 	}
 	wg.Wait()
-	return len(jobs), nil
+	return n, nil
 }
 
 // claim leases up to limit jobs and drops those whose host is unavailable.
-// The returned jobs are counted in hostLoad and inflight; deliver releases
-// them.
-func (p *Pool) claim(ctx context.Context, limit int) ([]Job, error) {
+// It returns the jobs to deliver, counted in hostLoad and inflight (deliver
+// releases them), and how many it claimed, skipped ones included.
+func (p *Pool) claim(ctx context.Context, limit int) ([]Job, int, error) {
 	if limit <= 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	now := p.cfg.Now()
 	p.mu.Lock()
@@ -264,11 +264,12 @@ func (p *Pool) claim(ctx context.Context, limit int) ([]Job, error) {
 		HostLoad:   load,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("delivery: claim: %w", err)
+		return nil, 0, fmt.Errorf("delivery: claim: %w", err)
 	}
 	if len(jobs) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
+	claimed := len(jobs)
 	hosts := make([]string, 0, len(jobs))
 	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
@@ -302,7 +303,7 @@ func (p *Pool) claim(ctx context.Context, limit int) ([]Job, error) {
 	}
 	p.mu.Unlock()
 	p.inflight.Add(int64(len(out)))
-	return out, nil
+	return out, claimed, nil
 }
 
 func (p *Pool) skip(ctx context.Context, j Job, now time.Time) {
@@ -389,11 +390,11 @@ func (p *Pool) deliver(ctx context.Context, j Job) {
 		p.mu.Lock()
 		p.hostFailures[j.Host]++
 		p.mu.Unlock()
-		st, ferr := p.queue.RecordFailure(ctx, j.Host, now, p.cfg.UnavailableDays)
+		st, marked, ferr := p.queue.RecordFailure(ctx, j.Host, now, p.cfg.UnavailableDays)
 		switch {
 		case ferr != nil:
 			log.WarnContext(ctx, "recording host failure", "host", j.Host, "err", ferr)
-		case st.Unavailable && st.UnavailableSince.Equal(now.Truncate(time.Millisecond)):
+		case marked:
 			ev.HostUnavailable = true
 			log.WarnContext(ctx, "host marked unavailable", "host", j.Host, "failure_days", st.FailureDays)
 		}

@@ -50,8 +50,10 @@ type Queue interface {
 	// RecordFailure records a failed delivery to host at now. A failure on
 	// a UTC day later than the host's last failure day adds a failure day;
 	// when the host reaches unavailableDays it is marked unavailable. It
-	// returns the host's state after the update.
-	RecordFailure(ctx context.Context, host string, now time.Time, unavailableDays int) (HostState, error)
+	// returns the host's state after the update, and whether this very
+	// call marked it unavailable (true for one call only, however many
+	// workers fail at once).
+	RecordFailure(ctx context.Context, host string, now time.Time, unavailableDays int) (state HostState, marked bool, err error)
 
 	// MarkReachable clears host's failure days and unavailable flag (the
 	// host sent us something). Unknown hosts are left unrecorded.
@@ -97,8 +99,7 @@ type HostState struct {
 	// Unavailable is set when FailureDays reached the threshold.
 	Unavailable bool
 	// UnavailableSince is when the host was marked unavailable, to the
-	// millisecond; zero while it is available. RecordFailure's caller tells
-	// that its failure made the host unavailable by comparing it with now.
+	// millisecond; zero while it is available.
 	UnavailableSince time.Time
 	// LastSuccessAt is the time of the latest successful delivery; zero
 	// when none.
