@@ -2,6 +2,7 @@ package streams
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -150,6 +151,21 @@ func (cb *ctxBuilder) need(t *termInfo, key string, langMap bool) {
 	cb.define(key, def)
 }
 
+// needPrefix defines the prefix of a compact IRI key ("toot:blurhash")
+// when the registry knows it and the document does not define it.
+func (cb *ctxBuilder) needPrefix(o *Object, key string) {
+	i := strings.IndexByte(key, ':')
+	if i <= 0 || strings.HasPrefix(key[i+1:], "//") {
+		return
+	}
+	prefix := key[:i]
+	ns, ok := cb.st.prefixes[prefix]
+	if !ok || prefix == "as" || cb.defined(o, prefix, ns) {
+		return
+	}
+	cb.define(prefix, String(ns))
+}
+
 // walk finds the terms o's tree needs defined: all of them for a built
 // document, only members added by code for a parsed one.
 func (cb *ctxBuilder) walk(o *Object, built bool, depth int) {
@@ -177,6 +193,8 @@ func (cb *ctxBuilder) walk(o *Object, built bool, depth int) {
 				if built || !cb.defined(o, m.Key, t.iri) {
 					cb.need(t, m.Key, m.container == containerLanguage)
 				}
+			} else {
+				cb.needPrefix(o, m.Key)
 			}
 		}
 		if m.IRI == "@context" {
