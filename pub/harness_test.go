@@ -222,6 +222,9 @@ type home struct {
 	logs     *syncBuffer
 	mu       sync.Mutex
 	received []delivery
+	// after, when set, runs in the inbox handler for each delivery, with the
+	// request's context (which carries the fetch budget).
+	after func(ctx context.Context, d delivery) int
 }
 
 // newHome starts our server. opts adjust the engine config.
@@ -267,10 +270,16 @@ func (h *home) record(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
+	d := delivery{signer: signer, act: act, check: check, body: body}
 	h.mu.Lock()
-	h.received = append(h.received, delivery{signer: signer, act: act, check: check, body: body})
+	h.received = append(h.received, d)
+	after := h.after
 	h.mu.Unlock()
-	w.WriteHeader(http.StatusAccepted)
+	status := http.StatusAccepted
+	if after != nil {
+		status = after(r.Context(), d)
+	}
+	w.WriteHeader(status)
 }
 
 // serveActor serves local actors' documents, creating their keys on first

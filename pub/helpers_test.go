@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +14,7 @@ import (
 )
 
 // testRSAKeys is how many RSA keys the test binary generates, once.
-const testRSAKeys = 8
+const testRSAKeys = 16
 
 var (
 	rsaOnce sync.Once
@@ -42,12 +43,16 @@ func pooledKeys(tb testing.TB) []*rsa.PrivateKey {
 	return rsaKeys
 }
 
+// poolNext and edNext count the keys handed out by every poolSource of the
+// test binary, so that keys drawn one after another differ even when they
+// come from different sources.
+var poolNext, edNext atomic.Int64
+
 // poolSource is a KeySource handing out the pre-generated RSA keys in turn
-// (so consecutive calls give different keys) and deterministic Ed25519 keys.
+// (so any 16 consecutive calls give different keys) and deterministic
+// Ed25519 keys.
 type poolSource struct {
 	keys []*rsa.PrivateKey
-	next atomic.Int64
-	ed   atomic.Int64
 }
 
 var _ pub.KeySource = (*poolSource)(nil)
@@ -58,12 +63,12 @@ func newPoolSource(tb testing.TB) *poolSource {
 }
 
 func (p *poolSource) RSAKey(ctx context.Context) (*rsa.PrivateKey, error) {
-	n := p.next.Add(1) - 1
+	n := poolNext.Add(1) - 1
 	return p.keys[int(n)%len(p.keys)], nil
 }
 
 func (p *poolSource) Ed25519Key(ctx context.Context) (ed25519.PrivateKey, error) {
-	n := p.ed.Add(1)
+	n := edNext.Add(1)
 	seed := make([]byte, ed25519.SeedSize)
 	seed[0], seed[1] = byte(n), byte(n>>8)
 	seed[31] = 0x5a
@@ -93,3 +98,5 @@ func (c *fakeClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
