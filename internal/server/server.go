@@ -105,6 +105,7 @@ func New(opts Options) (*Server, error) {
 	r := chi.NewRouter()
 	r.Use(RequestID, AccessLog(s.logger), metrics.middleware, Recover(s.logger))
 	r.Get("/healthz", s.healthz)
+	r.Head("/healthz", s.healthz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelError),
 		Registry:          s.registry,

@@ -119,6 +119,14 @@ func TestHealthz(t *testing.T) {
 	if r := MustGet(t, s.URL+"/healthz", nil); r.status != http.StatusOK || r.body != "ok\n" {
 		t.Errorf("healthz = %d %q, want 200 ok", r.status, r.body)
 	}
+	head, err := http.Head(s.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Body.Close()
+	if head.StatusCode != http.StatusOK {
+		t.Errorf("HEAD /healthz = %d", head.StatusCode)
+	}
 	if err := s.DB.Close(); err != nil {
 		t.Fatal(err)
 	}

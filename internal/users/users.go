@@ -208,6 +208,19 @@ func mapInsertError(err error) error {
 	return db.MapError(err, "user could not be stored")
 }
 
+// ByID returns the user with that id, or an error of kind NotFound.
+func (s *Service) ByID(ctx context.Context, id int64) (*User, error) {
+	u := new(User)
+	err := s.db.NewSelect().Model(u).Where("id = ?", id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("users: id %d: %w", id, errkind.Wrap(errkind.NotFound, "no such user", err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("users: id %d: %w", id, err)
+	}
+	return u, nil
+}
+
 // ByUsername returns the user with that username, ignoring case, or an error
 // of kind NotFound.
 func (s *Service) ByUsername(ctx context.Context, username string) (*User, error) {

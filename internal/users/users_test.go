@@ -75,6 +75,12 @@ func TestCreateStoresUser(t *testing.T) {
 		if plain.Role != users.RoleUser {
 			t.Errorf("default role = %q, want user", plain.Role)
 		}
+		if byID, err := s.ByID(ctx, u.ID); err != nil || byID.Username != "Ada_L" {
+			t.Errorf("ByID = %+v, %v", byID, err)
+		}
+		if _, err := s.ByID(ctx, u.ID+1000); errkind.Of(err) != errkind.NotFound {
+			t.Errorf("ByID(unknown) = %v, want NotFound", err)
+		}
 		if _, err := s.ByUsername(ctx, "nobody"); errkind.Of(err) != errkind.NotFound {
 			t.Errorf("ByUsername(nobody) = %v, want NotFound", err)
 		}
