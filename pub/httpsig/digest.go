@@ -41,11 +41,11 @@ func digestSum(alg string, body []byte, allow512 bool) ([]byte, bool) {
 	return nil, false
 }
 
-// checkDigest verifies an RFC 3230 Digest header against body. Every entry
-// with an accepted algorithm must decode and match, and at least one such
-// entry must be present; entries with other algorithms are ignored (so
-// "MD5=..." alone fails).
-func checkDigest(header string, body []byte, allow512 bool) error {
+// checkDigest verifies an RFC 3230 Digest header against body. As Mastodon
+// does, it requires a SHA-256 entry; a SHA-512 entry, if also present, must
+// match too. Entries with other algorithms are ignored, so "MD5=..." or
+// "SHA-512=..." alone fails.
+func checkDigest(header string, body []byte) error {
 	found := false
 	for entry := range strings.SplitSeq(header, ",") {
 		entry = strings.TrimSpace(entry)
@@ -53,7 +53,8 @@ func checkDigest(header string, body []byte, allow512 bool) error {
 		if !ok {
 			return fmt.Errorf("%w: Digest entry %q has no '='", ErrDigest, entry)
 		}
-		want, accepted := digestSum(strings.ToLower(strings.TrimSpace(alg)), body, allow512)
+		alg = strings.ToLower(strings.TrimSpace(alg))
+		want, accepted := digestSum(alg, body, true)
 		if !accepted {
 			continue
 		}
@@ -64,7 +65,9 @@ func checkDigest(header string, body []byte, allow512 bool) error {
 		if subtle.ConstantTimeCompare(got, want) != 1 {
 			return fmt.Errorf("%w: Digest %s does not match the body", ErrDigest, alg)
 		}
-		found = true
+		if alg == "sha-256" {
+			found = true
+		}
 	}
 	if !found {
 		return fmt.Errorf("%w: Digest has no SHA-256 value", ErrDigest)
@@ -73,8 +76,9 @@ func checkDigest(header string, body []byte, allow512 bool) error {
 }
 
 // checkContentDigest verifies an RFC 9530 Content-Digest header (an RFC 8941
-// dictionary of byte sequences) against body, with the same rules as
-// checkDigest.
+// dictionary of byte sequences) against body. Every sha-256 (and, when
+// allow512 is set, sha-512) member must match and at least one must be
+// present; members with other algorithms are ignored.
 func checkContentDigest(header string, body []byte, allow512 bool) error {
 	members, err := parseDictionary(header)
 	if err != nil {
@@ -95,7 +99,11 @@ func checkContentDigest(header string, body []byte, allow512 bool) error {
 		found = true
 	}
 	if !found {
-		return fmt.Errorf("%w: Content-Digest has no sha-256 value", ErrDigest)
+		accepted := "sha-256"
+		if allow512 {
+			accepted = "sha-256 or sha-512"
+		}
+		return fmt.Errorf("%w: Content-Digest has no %s value", ErrDigest, accepted)
 	}
 	return nil
 }

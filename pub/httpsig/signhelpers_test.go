@@ -170,3 +170,8 @@ func sha512ContentDigest(body string) string {
 	s := sha512.Sum512([]byte(body))
 	return "sha-512=:" + base64.StdEncoding.EncodeToString(s[:]) + ":"
 }
+
+func sha512B64(body string) string {
+	s := sha512.Sum512([]byte(body))
+	return base64.StdEncoding.EncodeToString(s[:])
+}

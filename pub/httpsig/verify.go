@@ -50,9 +50,11 @@ type Config struct {
 	// TLS-terminating proxy). Default: "https" when the request arrived over
 	// TLS, otherwise "http".
 	Scheme string
-	// SHA256Only refuses SHA-512 digests; by default a Digest or
-	// Content-Digest may use SHA-256 or SHA-512 (RFC 9530 lists both as
-	// active). Other algorithms (MD5, SHA-1, unixsum...) never count.
+	// SHA256Only refuses a Content-Digest whose only accepted value is
+	// sha-512; by default sha-256 and sha-512 are both accepted there (RFC
+	// 9530 lists both as active). A Digest (RFC 3230) always needs a
+	// SHA-256 value, as Mastodon requires. Other algorithms (MD5, SHA-1,
+	// unixsum...) never count.
 	SHA256Only bool
 }
 
@@ -300,6 +302,9 @@ type Result struct {
 //
 // Errors wrap one of the package's Err values; see their documentation.
 func (v *Verifier) Verify(ctx context.Context, s *Signature, body []byte, resolve KeyResolver) (*Result, error) {
+	if s == nil || resolve == nil {
+		return nil, fmt.Errorf("%w: Verify needs a parsed signature and a resolver", ErrMalformed)
+	}
 	if err := v.checkStrength(s, len(body) > 0); err != nil {
 		return nil, err
 	}
@@ -410,7 +415,7 @@ func (v *Verifier) checkTime(s *Signature) error {
 func (v *Verifier) checkDigests(s *Signature, body []byte) error {
 	allow512 := !v.cfg.SHA256Only
 	if s.digestCovered {
-		if err := checkDigest(s.digestHeader, body, allow512); err != nil {
+		if err := checkDigest(s.digestHeader, body); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,6 +206,9 @@ func TestSecurity03_Digest(t *testing.T) {
 		{name: "cavage MD5 only", build: cav("MD5=Sd/dVLAcvNLSq16eXua5uQ==", inboxBody), wantErr: httpsig.ErrDigest},
 		{name: "cavage SHA-1 only", build: cav("SHA=2jmj7l5rSw0yVb/vlWAYkK/YBwk=", inboxBody), wantErr: httpsig.ErrDigest},
 		{name: "cavage bad base64", build: cav("SHA-256=!!!not-base64!!!", inboxBody), wantErr: httpsig.ErrDigest},
+		{name: "cavage SHA-512 only", build: cav("SHA-512="+sha512B64(inboxBody), inboxBody), wantErr: httpsig.ErrDigest},
+		{name: "cavage SHA-256 and SHA-512", build: cav(sha256Digest(inboxBody)+",SHA-512="+sha512B64(inboxBody), inboxBody)},
+		{name: "cavage lower-case sha-256", build: cav(strings.Replace(sha256Digest(inboxBody), "SHA-256", "sha-256", 1), inboxBody)},
 		{name: "cavage SHA-256 plus unknown", build: cav(sha256Digest(inboxBody)+", unixsum=30637", inboxBody)},
 		{name: "cavage good SHA-256 with wrong SHA-512", build: cav(sha256Digest(inboxBody)+", SHA-512=AAAA", inboxBody), wantErr: httpsig.ErrDigest},
 		{name: "cavage empty body against a digest", build: cav("", ""), wantErr: httpsig.ErrDigest},
@@ -213,6 +217,8 @@ func TestSecurity03_Digest(t *testing.T) {
 		{name: "rfc9421 sha-512 refused when SHA256Only", build: rfc(sha512ContentDigest(inboxBody), inboxBody), mod: func(c *httpsig.Config) { c.SHA256Only = true }, wantErr: httpsig.ErrDigest},
 		{name: "rfc9421 body tampered", build: rfc("", tampered), wantErr: httpsig.ErrDigest},
 		{name: "rfc9421 content-digest recomputed for tampered body", build: swapContentDigest, wantErr: httpsig.ErrBadSignature, wantLookups: 1},
+		{name: "rfc9421 sha-256 good, sha-512 wrong", build: rfc(sha256ContentDigest(inboxBody)+", sha-512=:AAAA:", inboxBody), wantErr: httpsig.ErrDigest},
+		{name: "rfc9421 sha-256 plus unknown", build: rfc(sha256ContentDigest(inboxBody)+", unixsum=:AAAA:", inboxBody)},
 		{name: "rfc9421 md5 only", build: rfc("md5=:Sd/dVLAcvNLSq16eXua5uQ==:", inboxBody), wantErr: httpsig.ErrDigest},
 		{name: "rfc9421 bad base64", build: rfc("sha-256=:!!!:", inboxBody), wantErr: httpsig.ErrDigest},
 		{name: "rfc9421 digest not a byte sequence", build: rfc(`sha-256="abc"`, inboxBody), wantErr: httpsig.ErrDigest},
