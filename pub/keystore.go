@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/commonroom/commonroom/pub/httpsig"
 )
 
 // Key id fragments of local actors: the RSA key is actor#main-key (what
@@ -45,6 +47,20 @@ func (k *ActorKeys) Key(keyID string) (PrivateKey, bool) {
 		return k.Ed25519, !k.Ed25519.IsZero()
 	}
 	return PrivateKey{}, false
+}
+
+// RequestSigner returns an httpsig.Signer for the actor's RSA key (key id
+// ActorID#main-key), the key every peer can verify. now is the clock; nil
+// means time.Now.
+func (k *ActorKeys) RequestSigner(now func() time.Time) (*httpsig.Signer, error) {
+	if k.RSA.IsZero() {
+		return nil, fmt.Errorf("pub: %s has no RSA key", k.ActorID)
+	}
+	s, err := httpsig.NewSigner(k.RSA.Signer(), k.RSAKeyID(), now)
+	if err != nil {
+		return nil, fmt.Errorf("pub: signer for %s: %w", k.ActorID, err)
+	}
+	return s, nil
 }
 
 // KeyState says whether a cached remote key may verify signatures.
