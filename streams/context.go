@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -108,7 +109,7 @@ func propTermDef(iri string, p PropertyDef) termDef {
 // text are cached.
 func (st *regState) resolveContext(parent *activeContext, v Value) *activeContext {
 	key := v.s // raw text for arrays and objects, the URL for strings
-	cacheable := parent == nil && key != ""
+	cacheable := parent == nil && key != "" && len(key) <= maxCachedContextBytes
 	if cacheable {
 		st.ctxMu.RLock()
 		c, ok := st.ctxCache[key]
@@ -166,7 +167,7 @@ func (st *regState) applyContext(c *activeContext, v Value, depth int) *activeCo
 		return c
 	case JSONObject:
 		local := v.o.members
-		defining := map[string]bool{}
+		defining := map[string]uint8{}
 		for _, m := range local {
 			switch m.Key {
 			case "@vocab":
@@ -193,10 +194,16 @@ func (st *regState) applyContext(c *activeContext, v Value, depth int) *activeCo
 	return c
 }
 
-// defineTerm defines term from the local context map into c.
-func (st *regState) defineTerm(c *activeContext, local []Member, term string, defining map[string]bool, depth int) {
-	if defining[term] || depth > 16 {
-		return // cyclic definition: leave undefined
+// States of a term while a local context is processed.
+const (
+	termInProgress uint8 = 1
+	termDone       uint8 = 2
+)
+
+// defineTerm defines term from the local context map into c, once.
+func (st *regState) defineTerm(c *activeContext, local []Member, term string, defining map[string]uint8, depth int) {
+	if defining[term] != 0 || depth > 16 {
+		return // done already, or a cyclic definition: leave undefined
 	}
 	var val Value
 	found := false
@@ -209,8 +216,8 @@ func (st *regState) defineTerm(c *activeContext, local []Member, term string, de
 	if !found {
 		return
 	}
-	defining[term] = true
-	defer delete(defining, term)
+	defining[term] = termInProgress
+	defer func() { defining[term] = termDone }()
 	d := termDef{}
 	switch val.kind {
 	case JSONNull:
@@ -270,7 +277,7 @@ func (st *regState) defineTerm(c *activeContext, local []Member, term string, de
 
 // expandIRIIn expands s as a term or compact IRI against the local context
 // being processed and then c.
-func (st *regState) expandIRIIn(c *activeContext, local []Member, s string, defining map[string]bool, depth int) string {
+func (st *regState) expandIRIIn(c *activeContext, local []Member, s string, defining map[string]uint8, depth int) string {
 	if s == "" || s[0] == '@' {
 		if keywordAliases[s] {
 			return s
@@ -280,7 +287,7 @@ func (st *regState) expandIRIIn(c *activeContext, local []Member, s string, defi
 	// A term defined in the same local context.
 	for _, m := range local {
 		if m.Key == s && s != "" {
-			if defining[s] {
+			if defining[s] == termInProgress {
 				break
 			}
 			st.defineTerm(c, local, s, defining, depth+1)
@@ -296,7 +303,7 @@ func (st *regState) expandIRIIn(c *activeContext, local []Member, s string, defi
 			return st.canon(s)
 		}
 		for _, m := range local {
-			if m.Key == prefix && !defining[prefix] {
+			if m.Key == prefix && defining[prefix] == 0 {
 				st.defineTerm(c, local, prefix, defining, depth+1)
 				break
 			}
@@ -388,23 +395,44 @@ func (st *regState) expandValueIRI(c *activeContext, s string, vocabRelative boo
 	return s
 }
 
-// expand fills in the IRIs of o's members, and of every object below it,
-// under ctx (nil: the AS2 context).
-func (st *regState) expand(o *Object, ctx *activeContext, r *Registry) {
+// expander fills in the IRIs of a parsed tree's members.
+type expander struct {
+	st     *regState
+	r      *Registry
+	scoped int // embedded (non top level) @context members seen
+	max    int
+	err    error
+}
+
+// object expands o's members, and every object below o, under ctx (nil:
+// the AS2 context).
+func (e *expander) object(o *Object, ctx *activeContext, top bool) {
+	st := e.st
 	if ctx == nil {
 		ctx = st.base
 	}
-	o.reg = r
+	o.reg = e.r
 	for i := range o.members {
 		m := &o.members[i]
-		if m.Key == "@context" {
-			m.IRI = "@context"
-			if ctx == st.base {
-				ctx = st.resolveContext(nil, m.Value)
-			} else {
-				ctx = st.resolveContext(ctx, m.Value)
-			}
+		if m.Key != "@context" {
+			continue
 		}
+		m.IRI = "@context"
+		if top {
+			ctx = st.resolveContext(nil, m.Value)
+			continue
+		}
+		// An embedded context copies its parent's definitions: bound how
+		// many one document may hold, so that a hostile one cannot make
+		// us copy them for each of thousands of objects.
+		e.scoped++
+		if e.scoped > e.max {
+			if e.err == nil {
+				e.err = fmt.Errorf("%w: more than %d embedded @context values", ErrTooManyContexts, e.max)
+			}
+			return
+		}
+		ctx = st.resolveContext(ctx, m.Value)
 	}
 	o.ctx = ctx
 	for i := range o.members {
@@ -414,10 +442,21 @@ func (st *regState) expand(o *Object, ctx *activeContext, r *Registry) {
 		}
 		m.IRI, m.container = st.expandKey(ctx, m.Key)
 		if m.container == containerLanguage {
-			markLangMap(m.Value, r, ctx)
+			markLangMap(m.Value, e.r, ctx)
 			continue
 		}
-		st.expandValue(m.Value, ctx, r)
+		e.value(m.Value, ctx)
+	}
+}
+
+func (e *expander) value(v Value, ctx *activeContext) {
+	switch v.kind {
+	case JSONObject:
+		e.object(v.o, ctx, false)
+	case JSONArray:
+		for _, x := range v.a {
+			e.value(x, ctx)
+		}
 	}
 }
 
@@ -429,17 +468,6 @@ func (st *regState) withBase(ctx *activeContext) *activeContext {
 	}
 	n.vocab, n.lang, n.unknown = ctx.vocab, ctx.lang, ctx.unknown
 	return n
-}
-
-func (st *regState) expandValue(v Value, ctx *activeContext, r *Registry) {
-	switch v.kind {
-	case JSONObject:
-		st.expand(v.o, ctx, r)
-	case JSONArray:
-		for _, e := range v.a {
-			st.expandValue(e, ctx, r)
-		}
-	}
 }
 
 func markLangMap(v Value, r *Registry, ctx *activeContext) {

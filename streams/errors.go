@@ -25,6 +25,9 @@ var (
 	ErrSyntax = errors.New("streams: invalid JSON")
 	// ErrInvalidUTF8: a string holds bytes that are not UTF-8.
 	ErrInvalidUTF8 = errors.New("streams: invalid UTF-8")
+	// ErrTooManyContexts: the document embeds more @context values below
+	// its top level than Limits.MaxContexts.
+	ErrTooManyContexts = errors.New("streams: too many embedded contexts")
 	// ErrNotObject: the top level value is not a JSON object.
 	ErrNotObject = errors.New("streams: top level value is not an object")
 	// ErrDuplicateKey: an object has the same key twice, or both "id" and

@@ -3,6 +3,7 @@ package streams_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -87,6 +88,7 @@ func TestParseErrors(t *testing.T) {
 		{"unquoted key", []byte(`{a:1}`), streams.Limits{}, streams.ErrSyntax},
 		{"two documents", []byte(`{} {}`), streams.Limits{}, streams.ErrSyntax},
 		{"single quotes", []byte(`{'a':1}`), streams.Limits{}, streams.ErrSyntax},
+		{"embedded contexts", []byte(`{"items":[` + strings.Repeat(`{"@context":{"x":"as:name"},"x":"n"},`, 32) + `{"@context":{}}]}`), streams.Limits{}, streams.ErrTooManyContexts},
 		{"duplicate key", []byte(`{"actor":"a","actor":"b"}`), streams.Limits{}, streams.ErrDuplicateKey},
 		{"id and @id", []byte(`{"id":"a","@id":"b"}`), streams.Limits{}, streams.ErrDuplicateKey},
 		{"type and @type", []byte(`{"type":"Note","@type":"Article"}`), streams.Limits{}, streams.ErrDuplicateKey},
@@ -104,7 +106,7 @@ func TestParseErrors(t *testing.T) {
 				t.Error("a rejected document returned an object")
 			}
 			var se *streams.SyntaxError
-			if tc.want != streams.ErrTooLarge && !errors.As(err, &se) {
+			if tc.want != streams.ErrTooLarge && tc.want != streams.ErrTooManyContexts && !errors.As(err, &se) {
 				t.Errorf("error %v is not a *SyntaxError", err)
 			}
 		})
@@ -161,6 +163,27 @@ func TestParseAccepts(t *testing.T) {
 				t.Errorf("round trip changed %s", tc.doc)
 			}
 		})
+	}
+}
+
+// TestHostileContexts: cyclic and self-referencing term definitions, and
+// a large context, resolve without looping; the cycle leaves terms
+// undefined.
+func TestHostileContexts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"@context":{`)
+	for i := 0; i < 900; i++ {
+		fmt.Fprintf(&b, `"t%d":"t%d:x",`, i, (i+1)%900)
+	}
+	b.WriteString(`"a":"b:x","b":"a:y","c":{"@id":"c"}},"a":1,"t5":2,"content":"kept"}`)
+	o := MustParse(t, streams.Default(), []byte(b.String()))
+	if o.String("content") != "kept" {
+		t.Error("document lost")
+	}
+	for _, m := range o.Members() {
+		if m.Key == "a" && strings.Contains(m.IRI, "b:") && strings.Contains(m.IRI, "a:") {
+			t.Errorf("cycle expanded to %q", m.IRI)
+		}
 	}
 }
 

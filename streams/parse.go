@@ -28,11 +28,14 @@ type Limits struct {
 	// MaxStringBytes is the longest string or key, in bytes as written
 	// (default 512 KiB).
 	MaxStringBytes int
+	// MaxContexts is the most @context members a document may hold below
+	// its top level (default 32). Real documents rarely have any.
+	MaxContexts int
 }
 
 // DefaultLimits returns the limits used when none are given: 1 MiB body,
 // depth 64, 10,000 array elements, 1,000 object members, 100,000 values,
-// 512 KiB strings.
+// 512 KiB strings, 32 embedded @context values.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxBytes:       1 << 20,
@@ -41,6 +44,7 @@ func DefaultLimits() Limits {
 		MaxMembers:     1000,
 		MaxValues:      100000,
 		MaxStringBytes: 512 << 10,
+		MaxContexts:    32,
 	}
 }
 
@@ -63,6 +67,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxStringBytes <= 0 {
 		l.MaxStringBytes = d.MaxStringBytes
+	}
+	if l.MaxContexts <= 0 {
+		l.MaxContexts = d.MaxContexts
 	}
 	return l
 }
@@ -101,7 +108,11 @@ func (r *Registry) ParseLimits(data []byte, lim Limits) (*Object, error) {
 		return nil, err
 	}
 	o := v.o
-	st.expand(o, nil, r)
+	e := expander{st: st, r: r, max: lim.MaxContexts}
+	e.object(o, nil, true)
+	if e.err != nil {
+		return nil, e.err
+	}
 	return o, nil
 }
 

@@ -218,8 +218,13 @@ type regState struct {
 
 type nsAlias struct{ from, to string }
 
-// maxCachedContexts bounds the context cache of one registry snapshot.
-const maxCachedContexts = 1024
+// maxCachedContexts bounds the context cache of one registry snapshot, and
+// maxCachedContextBytes the raw @context text it keeps per entry: a
+// Mastodon actor's is about 2 KB.
+const (
+	maxCachedContexts     = 256
+	maxCachedContextBytes = 16 << 10
+)
 
 func newState(prev []*vocabInfo, lim Limits, add ...Vocabulary) (*regState, error) {
 	st := &regState{

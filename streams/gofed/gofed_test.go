@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	gfstreams "github.com/go-fed/activity/streams"
 
@@ -193,4 +194,36 @@ func BenchmarkToType(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSideBySide alternates streams.Parse and go-fed's path on
+// create_note.json within each iteration, so that both see the same load
+// on a shared machine, and reports each one's time per document and the
+// ratio (go-fed / streams).
+func BenchmarkSideBySide(b *testing.B) {
+	data := MustRead(b, filepath.Join(fixturesDir(b), "mastodon/activities/create_note.json"))
+	reg := streams.Default()
+	ctx := context.Background()
+	var ours, theirs time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := reg.Parse(data); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := gfstreams.ToType(ctx, m); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		ours += t1.Sub(t0)
+		theirs += t2.Sub(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(ours.Nanoseconds())/n, "streams-ns/doc")
+	b.ReportMetric(float64(theirs.Nanoseconds())/n, "gofed-ns/doc")
+	b.ReportMetric(float64(theirs)/float64(ours), "speedup")
 }
