@@ -11,34 +11,66 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/commonroom/commonroom/pub/transport"
 )
 
 // DefaultMaxBodyBytes is the response size cap of a Client whose
 // MaxBodyBytes is zero.
 const DefaultMaxBodyBytes = 256 << 10
 
-// Doer sends HTTP requests. *http.Client implements it; production code
-// passes the SSRF-safe client of pub/transport, which also bounds time and
-// redirects.
-type Doer interface {
-	Do(req *http.Request) (*http.Response, error)
+// Getter fetches a URL with an Accept header. *transport.Client (package
+// pub/transport, the engine's SSRF-safe client) implements it: it caps
+// bodies, bounds time and redirects, and reports non-2xx statuses as
+// *transport.StatusError, which the Client reads like a response status. For
+// a plain *http.Client use HTTPGetter.
+type Getter interface {
+	Get(ctx context.Context, rawURL, accept string) (*http.Response, error)
+}
+
+// HTTPGetter adapts an *http.Client to Getter for tests, tools and embedders
+// without pub/transport. It has no SSRF protection of its own. Every status
+// comes back as a response; redirects follow the http.Client's policy.
+type HTTPGetter struct {
+	// Client sends the requests; nil means a new http.Client.
+	Client *http.Client
+	// UserAgent, if set, is sent with every request.
+	UserAgent string
+}
+
+// Get sends GET rawURL with the given Accept header. The caller closes the
+// response body.
+func (g HTTPGetter) Get(ctx context.Context, rawURL, accept string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if g.UserAgent != "" {
+		req.Header.Set("User-Agent", g.UserAgent)
+	}
+	hc := g.Client
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	return hc.Do(req)
 }
 
 // Client looks up remote accounts with WebFinger. The zero value is usable
-// but talks through a plain http.Client; set HTTP to the engine's safe
-// client. A Client is safe for concurrent use if its Doer is.
+// but talks through HTTPGetter{}; production code sets HTTP to the engine's
+// *transport.Client. A Client is safe for concurrent use if its Getter is.
 type Client struct {
-	// HTTP sends the requests; nil means a new http.Client without
-	// SSRF protection (tests and tools only).
-	HTTP Doer
+	// HTTP fetches; nil means HTTPGetter{} (no SSRF protection: tests and
+	// tools only).
+	HTTP Getter
 	// Scheme is "https" (the default when empty) or "http" for loopback
 	// tests and --insecure-http demos. With "http", actor IRIs may be http
 	// too; otherwise they must be https.
 	Scheme string
 	// MaxBodyBytes caps every response body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// UserAgent, if set, is sent with every request.
-	UserAgent string
 	// Local, if set, answers queries for its own hosts (Handler.IsLocal)
 	// directly, so that resolving a local handle, or confirming an actor
 	// that claims to be on a local host, never sends a request to this
@@ -267,39 +299,46 @@ func (c *Client) fetchJRD(ctx context.Context, rawURL string) (*JRD, error) {
 }
 
 // get fetches rawURL and returns its body (at most the size cap) and
-// Content-Type. 404 and 410 become ErrNotFound and ErrGone.
+// Content-Type. 404 and 410 become ErrNotFound and ErrGone, whether the
+// Getter returns them as responses or as *transport.StatusError.
 func (c *Client) get(ctx context.Context, rawURL, accept string) ([]byte, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	getter := c.HTTP
+	if getter == nil {
+		getter = HTTPGetter{}
+	}
+	resp, err := getter.Get(ctx, rawURL, accept)
+	status := 0
 	if err != nil {
-		return nil, "", fmt.Errorf("webfinger: GET %s: %w", rawURL, err)
+		var se *transport.StatusError
+		switch {
+		case errors.As(err, &se):
+			status = se.StatusCode
+		case errors.Is(err, transport.ErrTooLarge):
+			return nil, "", fmt.Errorf("%w: GET %s: %w", ErrTooLarge, rawURL, err)
+		default:
+			return nil, "", fmt.Errorf("webfinger: GET %s: %w", rawURL, err)
+		}
+	} else {
+		defer resp.Body.Close()
+		status = resp.StatusCode
 	}
-	req.Header.Set("Accept", accept)
-	if c.UserAgent != "" {
-		req.Header.Set("User-Agent", c.UserAgent)
-	}
-	doer := c.HTTP
-	if doer == nil {
-		doer = &http.Client{}
-	}
-	resp, err := doer.Do(req)
-	if err != nil {
-		return nil, "", fmt.Errorf("webfinger: GET %s: %w", rawURL, err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
+	switch status {
 	case http.StatusOK:
 	case http.StatusNotFound:
 		return nil, "", fmt.Errorf("%w: GET %s: 404", ErrNotFound, rawURL)
 	case http.StatusGone:
 		return nil, "", fmt.Errorf("%w: %w: GET %s: 410", ErrGone, ErrNotFound, rawURL)
 	default:
-		return nil, "", &StatusError{URL: rawURL, StatusCode: resp.StatusCode}
+		return nil, "", &StatusError{URL: rawURL, StatusCode: status}
 	}
 	limit := c.maxBody()
 	if resp.ContentLength > limit {
 		return nil, "", fmt.Errorf("%w: GET %s: Content-Length %d over %d", ErrTooLarge, rawURL, resp.ContentLength, limit)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if errors.Is(err, transport.ErrTooLarge) {
+		return nil, "", fmt.Errorf("%w: GET %s: %w", ErrTooLarge, rawURL, err)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("webfinger: GET %s: read body: %w", rawURL, err)
 	}

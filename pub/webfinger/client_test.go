@@ -15,18 +15,18 @@ import (
 	"github.com/commonroom/commonroom/pub/webfinger"
 )
 
-// recorder is a Doer that sends through next and records the URLs asked.
+// recorder is a Getter that sends through next and records the URLs asked.
 type recorder struct {
-	next webfinger.Doer
+	next webfinger.Getter
 	mu   sync.Mutex
 	urls []string
 }
 
-func (r *recorder) Do(req *http.Request) (*http.Response, error) {
+func (r *recorder) Get(ctx context.Context, rawURL, accept string) (*http.Response, error) {
 	r.mu.Lock()
-	r.urls = append(r.urls, req.URL.String())
+	r.urls = append(r.urls, rawURL)
 	r.mu.Unlock()
-	return r.next.Do(req)
+	return r.next.Get(ctx, rawURL, accept)
 }
 
 func (r *recorder) count() int {
@@ -59,7 +59,7 @@ func writeJRD(w http.ResponseWriter, subject, actor string) {
 }
 
 func newClient(t *testing.T) (*webfinger.Client, *recorder) {
-	rec := &recorder{next: http.DefaultClient}
+	rec := &recorder{next: webfinger.HTTPGetter{}}
 	return &webfinger.Client{HTTP: rec, Scheme: "http"}, rec
 }
 
@@ -95,7 +95,7 @@ func TestResolveOverTLS(t *testing.T) {
 	mux.HandleFunc(webfinger.PathWebFinger, func(w http.ResponseWriter, r *http.Request) {
 		writeJRD(w, "acct:alice@"+host, actor)
 	})
-	c := &webfinger.Client{HTTP: srv.Client()} // default scheme https
+	c := &webfinger.Client{HTTP: webfinger.HTTPGetter{Client: srv.Client()}} // default scheme https
 
 	actor = srv.URL + "/users/alice"
 	res, err := c.Resolve(context.Background(), "alice@"+host)
@@ -358,7 +358,7 @@ func TestLookupSendsResourceAndAccept(t *testing.T) {
 		gotResource, gotAccept, gotUA = r.URL.Query().Get("resource"), r.Header.Get("Accept"), r.UserAgent()
 		writeJRD(w, "acct:a@b.example", "http://b.example/users/a")
 	})
-	c := &webfinger.Client{HTTP: http.DefaultClient, Scheme: "http", UserAgent: "commonroom-test"}
+	c := &webfinger.Client{HTTP: webfinger.HTTPGetter{UserAgent: "commonroom-test"}, Scheme: "http"}
 	if _, err := c.Lookup(context.Background(), hostOf(t, srv), "acct:a+b&c@b.example"); err != nil {
 		t.Fatal(err)
 	}

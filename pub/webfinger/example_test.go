@@ -38,8 +38,8 @@ func Example() {
 	h.Routes(mux)
 
 	// Scheme "http" only because the example server is plain loopback;
-	// production clients use https and pub/transport's safe http.Client.
-	c := &webfinger.Client{HTTP: srv.Client(), Scheme: "http"}
+	// production clients use https and pub/transport's safe *Client.
+	c := &webfinger.Client{HTTP: webfinger.HTTPGetter{Client: srv.Client()}, Scheme: "http"}
 	u, _ := url.Parse(srv.URL)
 	res, err := c.Resolve(context.Background(), "@alice@"+u.Host)
 	if err != nil {
