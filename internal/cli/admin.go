@@ -109,3 +109,26 @@ func userError(err error) error {
 	}
 	return fmt.Errorf("admin user create: %w", err)
 }
+
+// backup copies a SQLite database to a new file.
+func (m *Main) backup(ctx context.Context, args []string) error {
+	fs, cf := m.flags("admin backup")
+	to := fs.String("to", "", "file to write the copy to; must not exist (required)")
+	cfg, err := m.parse(fs, cf, args)
+	if err != nil {
+		return err
+	}
+	if *to == "" {
+		return fmt.Errorf("%w: admin backup: --to FILE is required", ErrUsage)
+	}
+	d, err := db.Open(ctx, cfg.DatabaseDSN())
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := db.Backup(ctx, d.DB, *to); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(m.Stdout, "backed up %s to %s\n", db.Redact(cfg.DatabaseDSN()), *to)
+	return err
+}

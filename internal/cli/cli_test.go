@@ -317,3 +317,28 @@ func TestTwoServersSideBySide(t *testing.T) {
 		t.Errorf("stopping one server broke the other: %d", r.status)
 	}
 }
+
+func TestAdminBackup(t *testing.T) {
+	dir := t.TempDir()
+	dsn := "sqlite:" + filepath.Join(dir, "live.db")
+	inst := apptest.Start(t, apptest.Options{DSN: dsn})
+	MustRun(t, "admin", "user", "create", "--db", dsn, "--username", "ada", "--email", "ada@example.org", "--password", "correct horse")
+	to := filepath.Join(dir, "copy.db")
+	// The server keeps running while the copy is made.
+	if out := MustRun(t, "admin", "backup", "--db", dsn, "--to", to); !strings.Contains(out, "backed up") {
+		t.Errorf("backup output %q", out)
+	}
+	if r := MustGet(t, inst.URL+"/healthz"); r.status != http.StatusOK {
+		t.Errorf("/healthz during backup = %d", r.status)
+	}
+	_, _, err := run([]string{"admin", "user", "create", "--db", "sqlite:" + to, "--username", "ADA", "--email", "x@example.org", "--password", "correct horse"}, nil)
+	if !errors.Is(err, errkind.Conflict) {
+		t.Errorf("the copy does not hold ada: %v", err)
+	}
+	if _, _, err := run([]string{"admin", "backup", "--db", dsn}, nil); !errors.Is(err, cli.ErrUsage) {
+		t.Errorf("backup without --to = %v, want a usage error", err)
+	}
+	if _, _, err := run([]string{"admin", "backup", "--db", dsn, "--to", to}, nil); !errors.Is(err, errkind.Conflict) {
+		t.Errorf("backup over an existing file = %v, want Conflict", err)
+	}
+}
