@@ -2,6 +2,7 @@ package httpsig
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -126,7 +127,11 @@ func parseCavage(v string) (cavageParams, error) {
 		if len(p.headers) >= maxCovered {
 			return p, fmt.Errorf("%w: more than %d signed headers", ErrMalformed, maxCovered)
 		}
-		p.headers = append(p.headers, strings.ToLower(h))
+		h = strings.ToLower(h)
+		if slices.Contains(p.headers, h) {
+			return p, fmt.Errorf("%w: header %q signed twice", ErrMalformed, h)
+		}
+		p.headers = append(p.headers, h)
 	}
 	if len(p.headers) == 0 {
 		return p, fmt.Errorf("%w: empty headers list", ErrMalformed)
@@ -169,6 +174,9 @@ func cavageBase(m *message, p *cavageParams) (string, error) {
 				return "", fmt.Errorf("%w: signed header %q is missing", ErrMalformed, h)
 			}
 			b.WriteString(v)
+		}
+		if b.Len() > maxBaseLen {
+			return "", fmt.Errorf("%w: signing string longer than %d bytes", ErrMalformed, maxBaseLen)
 		}
 	}
 	return b.String(), nil

@@ -119,6 +119,10 @@ func TestHugeHeadersRefused(t *testing.T) {
 		{"Signature-Input": `sig1=("` + huge + `");keyid="k"`, "Signature": "sig1=:AAAA:"},
 		{"Signature-Input": `sig1=();keyid="k"`, "Signature": "sig1=:" + huge + ":"},
 		{"Signature-Input": "sig1=(" + strings.Repeat(`"a" `, 1000) + `);keyid="k"`, "Signature": "sig1=:AAAA:"},
+		{"Signature": `keyId="k",signature="AAAA",headers="` + strings.Repeat("date ", 40) + `"`},
+		{"Signature": `keyId="k",signature="AAAA",headers="date date"`},
+		{"Signature": `keyId="k",signature="AAAA",headers="x-big date"`, "X-Big": strings.Repeat("b", 100<<10)},
+		{"Signature-Input": `sig1=("x-big");keyid="k"`, "Signature": "sig1=:AAAA:", "X-Big": strings.Repeat("b", 100<<10)},
 	} {
 		if _, err := v.Parse(fuzzRequest(h)); !errors.Is(err, httpsig.ErrMalformed) {
 			t.Errorf("got %v, want ErrMalformed", err)

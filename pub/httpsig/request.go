@@ -39,6 +39,10 @@ const maxHeaderLen = 16 << 10
 // maxCovered bounds the number of covered components.
 const maxCovered = 32
 
+// maxBaseLen bounds a signing string or signature base: covered header
+// values are not capped by maxHeaderLen, only by the server's header limit.
+const maxBaseLen = 64 << 10
+
 // message is the view of a request that signature bases are built from:
 // what the signer addressed (method, scheme, authority, path and query) and
 // its header fields. Server and client requests are read the same way.

@@ -138,6 +138,9 @@ func base9421(m *message, s *sig9421) (string, error) {
 		b = append(b, ": "...)
 		b = append(b, value...)
 		b = append(b, '\n')
+		if len(b) > maxBaseLen {
+			return "", fmt.Errorf("%w: signature base longer than %d bytes", ErrMalformed, maxBaseLen)
+		}
 	}
 	b = append(b, `"@signature-params": `...)
 	b = appendInnerList(b, s.components, s.params)
