@@ -3,6 +3,7 @@ package nodeinfo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/commonroom/commonroom/pub/transport"
 	"github.com/commonroom/commonroom/pub/webfinger"
 )
 
@@ -17,26 +19,18 @@ import (
 // MaxBodyBytes is zero.
 const DefaultMaxBodyBytes = 256 << 10
 
-// Doer sends HTTP requests. *http.Client implements it; production code
-// passes the SSRF-safe client of pub/transport.
-type Doer interface {
-	Do(req *http.Request) (*http.Response, error)
-}
-
 // Client reads remote servers' NodeInfo. The zero value is usable but talks
-// through a plain http.Client; set HTTP to the engine's safe client. A Client
-// is safe for concurrent use if its Doer is.
+// through webfinger.HTTPGetter{}; production code sets HTTP to the engine's
+// *transport.Client. A Client is safe for concurrent use if its Getter is.
 type Client struct {
-	// HTTP sends the requests; nil means a new http.Client without SSRF
-	// protection (tests and tools only).
-	HTTP Doer
+	// HTTP fetches; *transport.Client implements it. Nil means
+	// webfinger.HTTPGetter{} (no SSRF protection: tests and tools only).
+	HTTP webfinger.Getter
 	// Scheme is "https" (the default when empty) or "http" for loopback
 	// tests and --insecure-http demos.
 	Scheme string
 	// MaxBodyBytes caps every response body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// UserAgent, if set, is sent with every request.
-	UserAgent string
 }
 
 // Fetch reads host's NodeInfo: the discovery document at
@@ -87,12 +81,24 @@ func (c *Client) pick(disco *webfinger.JRD, hosts ...string) (string, string, er
 			return "", "", fmt.Errorf("%w: %s link %q is not a fetchable URL", ErrNoSchema, v, l.Href)
 		}
 		h, err := webfinger.NormalizeHost(u.Host)
-		if err != nil || !contains(hosts, h) {
+		if err != nil || !contains(hosts, withoutDefaultPort(h, u.Scheme)) {
 			return "", "", fmt.Errorf("%w: %s link %q points at another host", ErrNoSchema, v, l.Href)
 		}
 		return l.Href, v, nil
 	}
 	return "", "", ErrNoSchema
+}
+
+// withoutDefaultPort drops ":443" from an https host and ":80" from an http
+// one, so that hosts compare as origins do.
+func withoutDefaultPort(host, scheme string) string {
+	switch {
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		return strings.TrimSuffix(host, ":443")
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		return strings.TrimSuffix(host, ":80")
+	}
+	return host
 }
 
 func contains(list []string, s string) bool {
@@ -107,29 +113,32 @@ func contains(list []string, s string) bool {
 // getJSON fetches rawURL and decodes its JSON body into v. It returns the
 // normalized host of the final URL after redirects.
 func (c *Client) getJSON(ctx context.Context, rawURL string, v any) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	getter := c.HTTP
+	if getter == nil {
+		getter = webfinger.HTTPGetter{}
+	}
+	resp, err := getter.Get(ctx, rawURL, "application/json")
+	status := 0
 	if err != nil {
-		return "", fmt.Errorf("nodeinfo: GET %s: %w", rawURL, err)
+		var se *transport.StatusError
+		switch {
+		case errors.As(err, &se):
+			status = se.StatusCode
+		case errors.Is(err, transport.ErrTooLarge):
+			return "", fmt.Errorf("%w: GET %s: %w", ErrTooLarge, rawURL, err)
+		default:
+			return "", fmt.Errorf("nodeinfo: GET %s: %w", rawURL, err)
+		}
+	} else {
+		defer resp.Body.Close()
+		status = resp.StatusCode
 	}
-	req.Header.Set("Accept", "application/json")
-	if c.UserAgent != "" {
-		req.Header.Set("User-Agent", c.UserAgent)
-	}
-	doer := c.HTTP
-	if doer == nil {
-		doer = &http.Client{}
-	}
-	resp, err := doer.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("nodeinfo: GET %s: %w", rawURL, err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
+	switch status {
 	case http.StatusOK:
 	case http.StatusNotFound, http.StatusGone:
-		return "", fmt.Errorf("%w: GET %s: %d", ErrNotFound, rawURL, resp.StatusCode)
+		return "", fmt.Errorf("%w: GET %s: %d", ErrNotFound, rawURL, status)
 	default:
-		return "", &StatusError{URL: rawURL, StatusCode: resp.StatusCode}
+		return "", &StatusError{URL: rawURL, StatusCode: status}
 	}
 	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil ||
 		mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
@@ -143,6 +152,9 @@ func (c *Client) getJSON(ctx context.Context, rawURL string, v any) (string, err
 		return "", fmt.Errorf("%w: GET %s: Content-Length %d over %d", ErrTooLarge, rawURL, resp.ContentLength, limit)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if errors.Is(err, transport.ErrTooLarge) {
+		return "", fmt.Errorf("%w: GET %s: %w", ErrTooLarge, rawURL, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("nodeinfo: GET %s: read body: %w", rawURL, err)
 	}
@@ -152,15 +164,19 @@ func (c *Client) getJSON(ctx context.Context, rawURL string, v any) (string, err
 	if err := json.Unmarshal(body, v); err != nil {
 		return "", fmt.Errorf("%w: GET %s: %v", ErrMalformed, rawURL, err)
 	}
-	final := req.URL
+	finalURL := rawURL
 	if resp.Request != nil && resp.Request.URL != nil {
-		final = resp.Request.URL
+		finalURL = resp.Request.URL.String()
+	}
+	final, err := url.Parse(finalURL)
+	if err != nil {
+		return "", fmt.Errorf("nodeinfo: GET %s: final URL: %w", rawURL, err)
 	}
 	host, err := webfinger.NormalizeHost(final.Host)
 	if err != nil {
 		return "", fmt.Errorf("nodeinfo: GET %s: final host: %w", rawURL, err)
 	}
-	return host, nil
+	return withoutDefaultPort(host, final.Scheme), nil
 }
 
 func (c *Client) scheme() string {

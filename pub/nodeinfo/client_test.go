@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/commonroom/commonroom/pub/nodeinfo"
+	"github.com/commonroom/commonroom/pub/transport"
+	"github.com/commonroom/commonroom/pub/webfinger"
 )
 
 func hostOf(tb testing.TB, srv *httptest.Server) string {
@@ -45,7 +48,7 @@ func peer(tb testing.TB, disco string, docs map[string]string) *httptest.Server 
 	return srv
 }
 
-func client() *nodeinfo.Client { return &nodeinfo.Client{HTTP: http.DefaultClient, Scheme: "http"} }
+func client() *nodeinfo.Client { return &nodeinfo.Client{HTTP: webfinger.HTTPGetter{}, Scheme: "http"} }
 
 // A Mastodon-like 2.0 document, with fields of its own in usage and
 // metadata, as peers really send them.
@@ -195,5 +198,39 @@ func TestFetchRejectsBadHost(t *testing.T) {
 		if _, err := client().Fetch(context.Background(), host); err == nil {
 			t.Errorf("Fetch(%q) succeeded", host)
 		}
+	}
+}
+
+// TestFetchThroughTransport runs the client over pub/transport's safe
+// client, as the engine wires it.
+func TestFetchThroughTransport(t *testing.T) {
+	mustTransport := func(allowLoopback bool) *transport.Client {
+		cfg := transport.DefaultConfig()
+		cfg.AllowHTTP = true
+		if allowLoopback {
+			cfg.AllowPrefixes = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		}
+		tc, err := transport.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(tc.CloseIdleConnections)
+		return tc
+	}
+	srv := mustServer(t, nil)
+	missing := httptest.NewServer(http.NotFoundHandler())
+	defer missing.Close()
+
+	c := &nodeinfo.Client{HTTP: mustTransport(true), Scheme: "http"}
+	doc, err := c.Fetch(context.Background(), hostOf(t, srv))
+	if err != nil || doc.Software.Name != "commonroom" || doc.Version != "2.1" {
+		t.Fatalf("Fetch = %+v, %v", doc, err)
+	}
+	if _, err := c.Fetch(context.Background(), hostOf(t, missing)); !errors.Is(err, nodeinfo.ErrNotFound) {
+		t.Errorf("404 through transport: err = %v, want ErrNotFound", err)
+	}
+	c.HTTP = mustTransport(false)
+	if _, err := c.Fetch(context.Background(), hostOf(t, srv)); !errors.Is(err, transport.ErrBlockedAddress) {
+		t.Errorf("loopback without allow-list: err = %v, want transport.ErrBlockedAddress", err)
 	}
 }

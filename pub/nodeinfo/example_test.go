@@ -8,6 +8,7 @@ import (
 	"net/url"
 
 	"github.com/commonroom/commonroom/pub/nodeinfo"
+	"github.com/commonroom/commonroom/pub/webfinger"
 )
 
 // A server publishes its NodeInfo, and a client on another server reads it
@@ -30,7 +31,7 @@ func Example() {
 	h.Routes(mux)
 
 	// Scheme "http" only because the example server is plain loopback.
-	c := &nodeinfo.Client{HTTP: srv.Client(), Scheme: "http"}
+	c := &nodeinfo.Client{HTTP: webfinger.HTTPGetter{Client: srv.Client()}, Scheme: "http"}
 	u, _ := url.Parse(srv.URL)
 	doc, err := c.Fetch(context.Background(), u.Host)
 	if err != nil {
