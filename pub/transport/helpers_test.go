@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -166,6 +167,7 @@ func signature(key []byte, method, url string, body []byte) string {
 type world struct {
 	t      testing.TB
 	srv    *httptest.Server
+	conns  *countingListener // TCP connections accepted
 	port   string
 	res    *resolver
 	mu     sync.Mutex
@@ -179,7 +181,10 @@ type world struct {
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{t: t, routes: map[string]http.HandlerFunc{}, hits: map[string]int{}}
-	w.srv = httptest.NewServer(http.HandlerFunc(w.serve))
+	w.srv = httptest.NewUnstartedServer(http.HandlerFunc(w.serve))
+	w.conns = &countingListener{Listener: w.srv.Listener}
+	w.srv.Listener = w.conns
+	w.srv.Start()
 	t.Cleanup(w.srv.Close)
 	_, w.port, _ = net.SplitHostPort(w.srv.Listener.Addr().String())
 	w.res = newResolver().to(loopback, "a.example", "b.example", "c.example", "good.example", "school.example")
@@ -190,6 +195,7 @@ func (w *world) serve(rw http.ResponseWriter, r *http.Request) {
 	host, _, _ := net.SplitHostPort(r.Host)
 	key := host + r.URL.Path
 	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	want := signature(testKey, r.Method, "http://"+r.Host+r.URL.RequestURI(), body)
 	w.mu.Lock()
 	w.hits[key]++

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -105,14 +106,16 @@ func SameOrigin(a, b string) bool {
 }
 
 // hostProfile maps host names as a browser's URL parser would for lookup:
-// Unicode case folding and width mapping, NFC, punycode, and STD3 rules, which
-// refuse '/', '@', ':' and other characters that could smuggle another host.
+// Unicode case folding and width mapping, NFC, punycode, STD3 rules (which
+// refuse '/', '@', ':' and other characters that could smuggle another host)
+// and DNS lengths (no empty labels, at most 63 bytes a label, 253 a name).
 var hostProfile = idna.New(
 	idna.MapForLookup(),
 	idna.Transitional(false),
 	idna.BidiRule(),
 	idna.ValidateLabels(true),
 	idna.StrictDomainName(true),
+	idna.VerifyDNSLength(true),
 )
 
 // NormalizeHost returns the canonical form of a host name or IP literal as it
@@ -136,11 +139,19 @@ func NormalizeHost(host string) (string, error) {
 	if name == "" || strings.HasSuffix(name, ".") {
 		return "", fmt.Errorf("%w: bad host %q", ErrInvalidURL, host)
 	}
+	if !utf8.ValidString(name) {
+		return "", fmt.Errorf("%w: host %q is not UTF-8", ErrInvalidURL, host)
+	}
 	ascii, err := hostProfile.ToASCII(name)
 	if err != nil {
 		return "", fmt.Errorf("%w: host %q: %w", ErrInvalidURL, host, err)
 	}
 	ascii = strings.ToLower(ascii)
+	// The ASCII form must map onto itself, or two spellings of one host
+	// could compare unequal later.
+	if again, err := hostProfile.ToASCII(ascii); err != nil || again != ascii {
+		return "", fmt.Errorf("%w: host %q has no stable IDNA form", ErrInvalidURL, host)
+	}
 	// A name that maps onto an IPv4 literal ("１２７.０.０.１") is treated as
 	// that literal, so it compares equal to it.
 	if ip, err := netip.ParseAddr(ascii); err == nil {
