@@ -28,6 +28,12 @@ type Getter interface {
 	Get(ctx context.Context, rawURL, accept string) (*http.Response, error)
 }
 
+// Both Getters the engine and tests use.
+var (
+	_ Getter = (*transport.Client)(nil)
+	_ Getter = HTTPGetter{}
+)
+
 // HTTPGetter adapts an *http.Client to Getter for tests, tools and embedders
 // without pub/transport. It has no SSRF protection of its own. Every status
 // comes back as a response; redirects follow the http.Client's policy.
