@@ -435,12 +435,24 @@ func (e *expander) object(o *Object, ctx *activeContext, top bool) {
 		ctx = st.resolveContext(ctx, m.Value)
 	}
 	o.ctx = ctx
+	ids, types := 0, 0
 	for i := range o.members {
 		m := &o.members[i]
 		if m.Key == "@context" {
 			continue
 		}
 		m.IRI, m.container = st.expandKey(ctx, m.Key)
+		switch m.IRI {
+		case "@id":
+			ids++
+		case "@type":
+			types++
+		}
+		if (ids > 1 || types > 1) && e.err == nil {
+			// Two keys aliased to @id (or @type): peers would disagree on
+			// which one the object is.
+			e.err = fmt.Errorf("%w: %q is a second %s", ErrDuplicateKey, m.Key, m.IRI)
+		}
 		if m.container == containerLanguage {
 			markLangMap(m.Value, e.r, ctx)
 			continue

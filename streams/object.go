@@ -149,11 +149,19 @@ func (o *Object) Has(name string) bool {
 	return found
 }
 
-// Get returns the value of the first member for name.
+// Get returns the value of the first member for name, as written (an
+// array stays an array). Language map members ("contentMap") are skipped:
+// read them with LangMap.
 func (o *Object) Get(name string) (Value, bool) {
 	var v Value
 	found := false
-	o.lookup(name, func(m *Member) bool { v, found = m.Value, true; return false })
+	o.lookup(name, func(m *Member) bool {
+		if m.container == containerLanguage {
+			return true
+		}
+		v, found = m.Value, true
+		return false
+	})
 	return v, found
 }
 
@@ -677,7 +685,9 @@ func (o *Object) Equal(p *Object) bool {
 // Set replaces the values of name with v: the first member for name takes
 // v, later ones (such as "as:content" beside "content") are removed, and if
 // there is none a member is appended under the registry's term for name.
-// Setting null removes the property. It fails with ErrUnknownTerm when name
+// Setting null removes the property. The language map form of a natural
+// language property ("contentMap") is a separate member: set it with
+// SetLangMap, or by passing its name ("contentMap") here. It fails with ErrUnknownTerm when name
 // is neither a registered term, a compact IRI with a known prefix, nor an
 // absolute IRI.
 func (o *Object) Set(name string, v Value) error {
