@@ -30,8 +30,9 @@ const (
 // Signer signs an outgoing request. The client calls SignRequest once per
 // HTTP request it sends, after setting every other header, so each redirect
 // hop is signed anew for its own URL; body is the exact request body (nil for
-// GET). SignRequest may set headers (Date, Digest, Signature, ...) and must
-// not read or replace req.Body. An error aborts the request before anything
+// GET). req.URL is final: its host is in normalized form and is what the
+// Host header will carry (req.Host is empty). SignRequest may set headers
+// (Date, Digest, Signature, ...) and must not read or replace req.Body. An error aborts the request before anything
 // is sent. Implementations must be safe for concurrent use; the pub core
 // signs as the instance actor with pub/httpsig.
 type Signer interface {
