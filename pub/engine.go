@@ -108,20 +108,18 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.InstanceActorPath == "" {
 		cfg.InstanceActorPath = "/actor"
 	}
-	keys, err := NewKeys(KeysConfig{
-		LocalOrigin:    cfg.BaseURL,
-		Local:          cfg.LocalKeys,
-		Remote:         cfg.RemoteKeys,
-		Source:         cfg.KeySource,
-		Clock:          cfg.Clock,
-		Logger:         cfg.Logger,
-		Lifetime:       cfg.KeyLifetime,
-		RefetchCoolOff: cfg.RefetchCoolOff,
-	})
+	if cfg.LocalKeys == nil || cfg.KeySource == nil {
+		return nil, errors.New("pub: engine: LocalKeys and KeySource are required")
+	}
+	instanceID, err := InstanceActorID(cfg.BaseURL, cfg.InstanceActorPath)
 	if err != nil {
 		return nil, err
 	}
-	instance, err := NewInstanceActor(ctx, keys, InstanceConfig{
+	instanceKeys, err := EnsureLocalKeys(ctx, cfg.LocalKeys, cfg.KeySource, instanceID, cfg.Clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("pub: engine: instance actor keys: %w", err)
+	}
+	instance, err := NewInstanceActor(instanceKeys, InstanceConfig{
 		BaseURL:  cfg.BaseURL,
 		Path:     cfg.InstanceActorPath,
 		Clock:    cfg.Clock,
@@ -140,7 +138,7 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pub: engine: %w", err)
 	}
-	e := &Engine{cfg: cfg, keys: keys, instance: instance, client: client}
+	e := &Engine{cfg: cfg, instance: instance, client: client}
 	fetcher, err := NewFetcher(FetcherConfig{
 		Client:       client,
 		LocalOrigin:  cfg.BaseURL,
@@ -156,7 +154,21 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.fetcher = fetcher
-	keys.cfg.Documents = fetcher
+	keys, err := NewKeys(KeysConfig{
+		LocalOrigin:    cfg.BaseURL,
+		Local:          cfg.LocalKeys,
+		Remote:         cfg.RemoteKeys,
+		Source:         cfg.KeySource,
+		Documents:      fetcher,
+		Clock:          cfg.Clock,
+		Logger:         cfg.Logger,
+		Lifetime:       cfg.KeyLifetime,
+		RefetchCoolOff: cfg.RefetchCoolOff,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.keys = keys
 	auth, err := NewAuthenticator(AuthConfig{
 		Keys:         keys,
 		Blocker:      cfg.Blocker,

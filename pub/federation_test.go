@@ -183,9 +183,16 @@ func TestInstanceActorDocument(t *testing.T) {
 		t.Errorf("POST: %d, want 405", got)
 	}
 	// Restarting on the same store keeps the same keys.
-	again, err := pub.NewInstanceActor(context.Background(), h.engine.Keys(), pub.InstanceConfig{BaseURL: h.base})
+	stored, err := h.engine.Keys().EnsureLocal(context.Background(), ia.ID())
 	if err != nil {
 		t.Fatal(err)
+	}
+	again, err := pub.NewInstanceActor(stored, pub.InstanceConfig{BaseURL: h.base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.NewInstanceActor(stored, pub.InstanceConfig{BaseURL: h.base, Path: "/other"}); err == nil {
+		t.Error("keys of another actor accepted")
 	}
 	if !again.Keys().RSA.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(ia.Keys().RSA.Public()) {
 		t.Error("instance actor keys changed on restart")

@@ -1,7 +1,6 @@
 package pub
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +14,23 @@ import (
 
 // ContentTypeActivityJSON is the Content-Type pub serves AS2 documents with.
 const ContentTypeActivityJSON = "application/activity+json"
+
+// InstanceActorID returns the instance actor's IRI for a base URL and path
+// ("" meaning "/actor"), in the normalized origin form NewInstanceActor
+// expects keys for.
+func InstanceActorID(baseURL, path string) (string, error) {
+	origin, err := transport.ParseOrigin(baseURL)
+	if err != nil {
+		return "", fmt.Errorf("pub: instance actor: base URL: %w", err)
+	}
+	if path == "" {
+		path = "/actor"
+	}
+	if !strings.HasPrefix(path, "/") {
+		return "", fmt.Errorf("pub: instance actor: path %q does not start with /", path)
+	}
+	return origin.String() + path, nil
+}
 
 // InstanceConfig configures [NewInstanceActor].
 type InstanceConfig struct {
@@ -55,11 +71,13 @@ var (
 	_ http.Handler     = (*InstanceActor)(nil)
 )
 
-// NewInstanceActor loads the instance actor's keys from keys, creating them
-// on first start, and builds its document.
-func NewInstanceActor(ctx context.Context, keys *Keys, cfg InstanceConfig) (*InstanceActor, error) {
-	if keys == nil {
-		return nil, errors.New("pub: instance actor: nil Keys")
+// NewInstanceActor builds the instance actor from its keys, whose ActorID
+// must be cfg.BaseURL + cfg.Path. Obtain them with Keys.EnsureLocal, or with
+// EnsureLocalKeys before a Keys exists (the Keys' fetcher signs as this
+// actor, so an engine makes the instance actor first).
+func NewInstanceActor(keys *ActorKeys, cfg InstanceConfig) (*InstanceActor, error) {
+	if keys == nil || keys.RSA.IsZero() {
+		return nil, errors.New("pub: instance actor: no RSA key")
 	}
 	origin, err := transport.ParseOrigin(cfg.BaseURL)
 	if err != nil {
@@ -86,10 +104,10 @@ func NewInstanceActor(ctx context.Context, keys *Keys, cfg InstanceConfig) (*Ins
 	}
 	base := origin.String()
 	id := base + cfg.Path
-	ak, err := keys.EnsureLocal(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("pub: instance actor keys: %w", err)
+	if keys.ActorID != id {
+		return nil, fmt.Errorf("pub: instance actor: keys are for %s, not %s", keys.ActorID, id)
 	}
+	ak := keys
 	signer, err := httpsig.NewSigner(ak.RSA.Signer(), ak.RSAKeyID(), cfg.Clock.Now)
 	if err != nil {
 		return nil, fmt.Errorf("pub: instance actor signer: %w", err)

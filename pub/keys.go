@@ -48,8 +48,9 @@ type KeysConfig struct {
 	Remote RemoteKeyStore
 	// Source makes new local keys.
 	Source KeySource
-	// Documents fetches key and actor documents. Nil means remote keys are
-	// only ever taken from Remote (nothing is fetched).
+	// Documents fetches key and actor documents (a Fetcher signing as the
+	// instance actor). Nil means remote keys are only ever taken from
+	// Remote: nothing is fetched.
 	Documents DocumentFetcher
 	// Clock reads the time for lifetimes and cool-offs.
 	Clock Clock
@@ -143,7 +144,7 @@ func (k *Keys) Local(ctx context.Context, actorID string) (*ActorKeys, error) {
 
 // EnsureLocal returns a local actor's keys, creating and storing an RSA-2048
 // and an Ed25519 key from the KeySource when it has none. actorID must be on
-// the local origin.
+// the local origin. Concurrent calls for one actor create its keys once.
 func (k *Keys) EnsureLocal(ctx context.Context, actorID string) (*ActorKeys, error) {
 	if !k.isLocal(actorID) {
 		return nil, fmt.Errorf("pub: ensure keys: %s is not on %s: %w", actorID, k.origin, ErrNotFound)
@@ -155,14 +156,25 @@ func (k *Keys) EnsureLocal(ctx context.Context, actorID string) (*ActorKeys, err
 	}
 	k.createMu.Lock()
 	defer k.createMu.Unlock()
-	if ak, err := k.cfg.Local.LocalKeys(ctx, actorID); err == nil {
+	return EnsureLocalKeys(ctx, k.cfg.Local, k.cfg.Source, actorID, k.cfg.Clock.Now())
+}
+
+// EnsureLocalKeys returns the keys store holds for actorID, or makes them
+// from src (see NewActorKeys) and stores them. It does not serialize
+// concurrent calls; Keys.EnsureLocal does.
+func EnsureLocalKeys(ctx context.Context, store LocalKeyStore, src KeySource, actorID string, now time.Time) (*ActorKeys, error) {
+	ak, err := store.LocalKeys(ctx, actorID)
+	if err == nil {
 		return ak, nil
 	}
-	ak, err := NewActorKeys(ctx, k.cfg.Source, actorID, k.cfg.Clock.Now())
+	if !errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("pub: keys of %s: %w", actorID, err)
+	}
+	ak, err = NewActorKeys(ctx, src, actorID, now)
 	if err != nil {
 		return nil, err
 	}
-	if err := k.cfg.Local.PutLocalKeys(ctx, ak); err != nil {
+	if err := store.PutLocalKeys(ctx, ak); err != nil {
 		return nil, fmt.Errorf("pub: store keys of %s: %w", actorID, err)
 	}
 	return ak, nil
@@ -213,7 +225,8 @@ func (k *Keys) isLocal(iri string) bool {
 //     found that way does NOT replace the cached one (rule 24: only a signed
 //     Update rotates keys); the request fails with ErrBadSignature;
 //   - a key past its lifetime, or marked expired, is refetched and replaced;
-//     if the refetch fails for a reason other than 410 the old key is used;
+//     if the refetch fails for a reason other than 410 (network, binding, a
+//     failure still cooling off) the cached key is used;
 //   - an unknown key is fetched (unless a fetch of it failed within the
 //     cool-off), its binding to its owner is checked (rule 7), and it is
 //     cached. A 410 Gone tombstones the key id (ErrKeyGone).
@@ -247,7 +260,7 @@ func (k *Keys) Verify(ctx context.Context, keyID string, check func(crypto.Publi
 		switch {
 		case err == nil:
 			return k.check(fresh, check)
-		case errors.Is(err, ErrKeyGone), errors.Is(err, ErrKeyNotBound):
+		case errors.Is(err, ErrKeyGone):
 			return VerifiedSigner{}, err
 		default:
 			k.log.InfoContext(ctx, "pub: refreshing a stale key failed; using the cached one",
