@@ -202,3 +202,45 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentUse parses, reads and registers from several goroutines at
+// once (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	reg := streams.NewStandardRegistry()
+	docs := [][]byte{
+		[]byte(`{"@context":["https://www.w3.org/ns/activitystreams",{"a":"as:content"}],"type":"Note","a":"x"}`),
+		[]byte(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Ticket","forge:isResolved":true}`),
+		[]byte(`{"type":"Group","moderators":"https://l.example/c/x/moderators"}`),
+	}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			var err error
+			for i := 0; i < 200 && err == nil; i++ {
+				o, perr := reg.Parse(docs[(g+i)%len(docs)])
+				if perr != nil {
+					err = perr
+					break
+				}
+				_ = o.Type()
+				_ = o.IsActor()
+				if _, merr := o.MarshalJSON(); merr != nil {
+					err = merr
+				}
+			}
+			done <- err
+		}(g)
+	}
+	if err := reg.Register(forge()); err != nil {
+		t.Error(err)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	o := MustParse(t, reg, docs[1])
+	if !o.Is("Object") {
+		t.Error("registration not visible after concurrent use")
+	}
+}
