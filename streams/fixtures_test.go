@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/commonroom/commonroom/streams"
@@ -44,6 +45,36 @@ func TestFixturesRoundTrip(t *testing.T) {
 				id, _ := obj["id"].(string)
 				if got := o.Object("object").ID(); got != id {
 					t.Errorf("Object(object).ID() = %q, want %q", got, id)
+				}
+			}
+			// Addressing and attribution read as written when given as
+			// IRI strings.
+			for _, prop := range []string{"to", "cc", "audience", "attributedTo"} {
+				var want []string
+				switch v := raw[prop].(type) {
+				case string:
+					want = []string{v}
+				case []any:
+					for _, e := range v {
+						switch e := e.(type) {
+						case string:
+							want = append(want, e)
+						case map[string]any:
+							if id, ok := e["id"].(string); ok {
+								want = append(want, id)
+							}
+						}
+					}
+				default:
+					continue
+				}
+				if got := o.IRIs(prop); !slices.Equal(got, want) {
+					t.Errorf("IRIs(%s) = %v, want %v", prop, got, want)
+				}
+			}
+			if o.IsActor() {
+				if inbox, _ := raw["inbox"].(string); o.IRI("inbox") != inbox {
+					t.Errorf("inbox = %q, want %q", o.IRI("inbox"), inbox)
 				}
 			}
 			out := MustMarshal(t, o)
