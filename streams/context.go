@@ -152,7 +152,7 @@ func (st *regState) applyContext(c *activeContext, v Value, depth int) *activeCo
 		return &activeContext{terms: map[string]termDef{}}
 	case JSONString:
 		vi := st.ctxURLs[v.s]
-		if vi == nil {
+		if vi == nil || vi.ctx == nil { // unknown, or not compiled yet
 			c.unknown = append(c.unknown, v.s)
 			return c
 		}
@@ -310,6 +310,12 @@ func (st *regState) expandIRIIn(c *activeContext, local []Member, s string, defi
 		}
 		if d, ok := c.terms[prefix]; ok && d.iri != "" && d.iri[0] != '@' {
 			return st.canon(d.iri + suffix)
+		}
+		// A prefix the context uses before defining it (Lemmy's context
+		// says "as:endTime" and comes before the AS2 one): the
+		// registry's prefixes stand in, as for keys.
+		if ns, ok := st.prefixes[prefix]; ok {
+			return ns + suffix
 		}
 		return st.canon(s)
 	}

@@ -168,3 +168,23 @@ func TestScopedContext(t *testing.T) {
 		t.Errorf("inner: content %q text %q type %q", in.String("content"), in.String("http://other.example/ns#text"), in.Type())
 	}
 }
+
+// TestLemmyContext: Lemmy's published context is embedded, security v1
+// included, so a document naming only it reads Lemmy, security and AS
+// extension terms.
+func TestLemmyContext(t *testing.T) {
+	doc := `{"@context":["https://join-lemmy.org/context.json","https://www.w3.org/ns/activitystreams"],
+		"type":"Group","id":"https://l.example/c/maths","moderators":"https://l.example/c/maths/moderators",
+		"postingRestrictedToMods":true,"sensitive":false,"expires":"2030-01-01T00:00:00Z",
+		"publicKey":{"id":"https://l.example/c/maths#main-key","owner":"https://l.example/c/maths","publicKeyPem":"PEM"}}`
+	o := MustParse(t, streams.Default(), []byte(doc))
+	if o.IRI("moderators") != "https://l.example/c/maths/moderators" || o.Objects("publicKey")[0].String("publicKeyPem") != "PEM" {
+		t.Error("lemmy or security terms")
+	}
+	if ts, ok := o.Time("endTime"); !ok || ts.Year() != 2030 {
+		t.Error(`Lemmy's "expires" is as:endTime`)
+	}
+	if b, ok := o.Bool("postingRestrictedToMods"); !ok || !b {
+		t.Error("postingRestrictedToMods")
+	}
+}

@@ -16,7 +16,7 @@ func Security() Vocabulary {
 		Context: []byte(`{"dc": "http://purl.org/dc/terms/"}`),
 		Types: []TypeDef{
 			{Name: "Key"},
-			{Name: "CryptographicKey", Bases: []string{"sec:Key"}},
+			{Name: "CryptographicKey", IRI: "sec:Key"},
 			{Name: "RsaSignature2017", Inline: true},
 			{Name: "LinkedDataSignature2015"},
 		},
@@ -26,11 +26,13 @@ func Security() Vocabulary {
 			{Name: "publicKeyPem", Kind: KindString, Functional: true},
 			{Name: "signature", Kind: KindReference},
 			{Name: "signatureValue", Kind: KindString, Functional: true},
-			{Name: "signatureAlgorithm", Kind: KindAny, Functional: true},
+			{Name: "signatureAlgorithm", IRI: "sec:signingAlgorithm", Kind: KindAny, Functional: true},
 			{Name: "creator", IRI: "http://purl.org/dc/terms/creator", Kind: KindReference, Functional: true},
 			{Name: "created", IRI: "http://purl.org/dc/terms/created", Kind: KindDateTime, Functional: true},
 			{Name: "nonce", Kind: KindString, Functional: true},
 			{Name: "expires", IRI: "sec:expiration", Kind: KindDateTime, Functional: true},
+			{Name: "expiration", Kind: KindDateTime, Functional: true},
+			{Name: "domain", Kind: KindString, Functional: true},
 			{Name: "revoked", Kind: KindDateTime, Functional: true},
 		},
 	}
