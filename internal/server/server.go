@@ -33,6 +33,8 @@ type RouterFunc func(r chi.Router)
 // Routes calls f(r).
 func (f RouterFunc) Routes(r chi.Router) { f(r) }
 
+var _ Router = RouterFunc(nil)
+
 // Options configure a Server. Only DB is needed for a useful /healthz; the
 // rest have working zero values.
 type Options struct {
