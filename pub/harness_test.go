@@ -45,6 +45,7 @@ type peer struct {
 	mu       sync.Mutex
 	handlers map[string]http.HandlerFunc
 	hits     map[string]int
+	signers  map[string]int // key id of each request's signature ("" unsigned)
 	total    atomic.Int64
 }
 
@@ -52,7 +53,7 @@ type peer struct {
 // .example, see exampleResolver).
 func newPeer(t testing.TB, name string) *peer {
 	t.Helper()
-	p := &peer{t: t, handlers: map[string]http.HandlerFunc{}, hits: map[string]int{}}
+	p := &peer{t: t, handlers: map[string]http.HandlerFunc{}, hits: map[string]int{}, signers: map[string]int{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(p.srv.Close)
 	_, port, _ := net.SplitHostPort(p.srv.Listener.Addr().String())
@@ -62,8 +63,13 @@ func newPeer(t testing.TB, name string) *peer {
 
 func (p *peer) serve(w http.ResponseWriter, r *http.Request) {
 	p.total.Add(1)
+	keyID := ""
+	if sig, err := httpsig.NewVerifier(httpsig.Config{}).Parse(r); err == nil {
+		keyID = sig.KeyID
+	}
 	p.mu.Lock()
 	p.hits[r.URL.Path]++
+	p.signers[keyID]++
 	h := p.handlers[r.URL.Path]
 	p.mu.Unlock()
 	if h == nil {
@@ -94,6 +100,18 @@ func (p *peer) serveStatus(path string, code int) {
 }
 
 func (p *peer) requests() int { return int(p.total.Load()) }
+
+// signedBy returns how many requests were signed with each key id ("" for
+// unsigned ones).
+func (p *peer) signedBy() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.signers))
+	for k, v := range p.signers {
+		out[k] = v
+	}
+	return out
+}
 
 func (p *peer) hitsOf(path string) int {
 	p.mu.Lock()

@@ -552,8 +552,9 @@ func (k *Keys) Expire(ctx context.Context, keyID string) error {
 // key the document publishes that is bound to the actor (owner or controller
 // is the actor, on its origin) becomes the cached key; every previously
 // cached key of the actor the document no longer lists is revoked, so only
-// the new keys verify afterwards. A document that publishes no key leaves
-// the keys as they are.
+// the new keys verify afterwards. A document that publishes no usable key
+// leaves the keys as they are. Keys bound to other actors or on other
+// origins are ignored.
 func (k *Keys) ApplyActorUpdate(ctx context.Context, signer VerifiedSigner, actor *streams.Object) error {
 	id := docID(actor)
 	if id == "" || signer.Owner != id {
@@ -564,7 +565,9 @@ func (k *Keys) ApplyActorUpdate(ctx context.Context, signer VerifiedSigner, acto
 	}
 	published, err := PublishedKeys(actor)
 	if err != nil {
-		return fmt.Errorf("pub: update of %s: %w: %w", id, ErrInvalidActivity, err)
+		// No usable key in the document: nothing to rotate to.
+		k.log.DebugContext(ctx, "pub: actor update carries no usable key", slog.String("actor", id), slog.Any("error", err))
+		return nil
 	}
 	now := k.cfg.Clock.Now()
 	var fresh []RemoteKey

@@ -57,6 +57,9 @@ func TestSignedDeliveryAccepted(t *testing.T) {
 	if good.hitsOf(alice.path) != 1 {
 		t.Errorf("actor fetched %d times, want 1 (then cached)", good.hitsOf(alice.path))
 	}
+	if got := good.signedBy(); got[h.engine.InstanceActor().KeyID()] != 1 || len(got) != 1 {
+		t.Errorf("key fetch signers = %v, want the instance actor", got)
+	}
 }
 
 func TestSecurity01_UnsignedInboxPost(t *testing.T) {
