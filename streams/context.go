@@ -41,10 +41,15 @@ func (c *activeContext) clone() *activeContext {
 	return n
 }
 
-var keywordAliases = map[string]bool{
-	"@id": true, "@type": true, "@value": true, "@language": true, "@list": true,
-	"@set": true, "@graph": true, "@context": true, "@index": true, "@reverse": true,
-	"@included": true, "@nest": true, "@none": true, "@direction": true, "@json": true,
+// isKeyword reports whether s is a JSON-LD keyword a key or term may
+// stand for.
+func isKeyword(s string) bool {
+	switch s {
+	case "@id", "@type", "@value", "@language", "@list", "@set", "@graph", "@context", "@index",
+		"@reverse", "@included", "@nest", "@none", "@direction", "@json":
+		return true
+	}
+	return false
 }
 
 // vocabContext compiles the context a vocabulary's URL stands for: its
@@ -279,7 +284,7 @@ func (st *regState) defineTerm(c *activeContext, local []Member, term string, de
 // being processed and then c.
 func (st *regState) expandIRIIn(c *activeContext, local []Member, s string, defining map[string]uint8, depth int) string {
 	if s == "" || s[0] == '@' {
-		if keywordAliases[s] {
+		if isKeyword(s) {
 			return s
 		}
 		return ""
@@ -338,7 +343,7 @@ func (st *regState) expandKey(c *activeContext, key string) (string, uint8) {
 		return "", containerNone
 	}
 	if key[0] == '@' {
-		if keywordAliases[key] {
+		if isKeyword(key) {
 			return key, containerNone
 		}
 		return "", containerNone

@@ -307,15 +307,9 @@ func (o *Object) IsActivity() bool { return o.Is(ASNamespace + "Activity") }
 // IsActor reports whether o is one of the AS2 actor types (Application,
 // Group, Organization, Person, Service) or a registered subtype of one.
 func (o *Object) IsActor() bool {
-	for _, t := range actorTypes {
-		if o.Is(ASNamespace + t) {
-			return true
-		}
-	}
-	return false
+	return o.Is(ASNamespace+"Person") || o.Is(ASNamespace+"Group") || o.Is(ASNamespace+"Service") ||
+		o.Is(ASNamespace+"Application") || o.Is(ASNamespace+"Organization")
 }
-
-var actorTypes = [...]string{"Person", "Group", "Service", "Application", "Organization"}
 
 // IsCollection reports whether o is a Collection (ordered, page or not).
 func (o *Object) IsCollection() bool { return o.Is(ASNamespace + "Collection") }

@@ -524,8 +524,6 @@ func (p *parser) object() (Value, error) {
 	return Value{kind: JSONObject, o: &Object{members: ms}}, nil
 }
 
-var errDup = errors.New("duplicate")
-
 // checkDuplicates rejects repeated keys, and the keyword pairs id/@id and
 // type/@type given together.
 func checkDuplicates(ms []Member) error {
@@ -560,10 +558,10 @@ func checkDuplicates(ms []Member) error {
 		}
 	}
 	if id && aid {
-		return fmt.Errorf("both \"id\" and \"@id\": %w", errDup)
+		return errors.New(`both "id" and "@id"`)
 	}
 	if typ && atyp {
-		return fmt.Errorf("both \"type\" and \"@type\": %w", errDup)
+		return errors.New(`both "type" and "@type"`)
 	}
 	return nil
 }
