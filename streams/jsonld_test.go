@@ -99,6 +99,22 @@ func TestJSONLDForms(t *testing.T) {
 	}
 }
 
+// TestExpandedLists: {"@list": [...]} and {"@set": [...]} read as arrays.
+func TestExpandedLists(t *testing.T) {
+	o := MustParse(t, streams.Default(), []byte(`{"@type":"https://www.w3.org/ns/activitystreams#OrderedCollection",
+		"https://www.w3.org/ns/activitystreams#items":[{"@list":[{"@id":"https://a.example/1"},{"@id":"https://a.example/2"}]}],
+		"https://www.w3.org/ns/activitystreams#to":{"@set":["https://a.example/f"]}}`))
+	if got := o.IRIs("orderedItems"); len(got) != 2 || got[1] != "https://a.example/2" {
+		t.Errorf("items = %v", got)
+	}
+	if got := o.IRIs("to"); len(got) != 1 {
+		t.Errorf("to = %v", got)
+	}
+	if !o.IsCollection() {
+		t.Error("not a collection")
+	}
+}
+
 // TestSchemaAliases: schema.org is written three ways; all read the same.
 func TestSchemaAliases(t *testing.T) {
 	for _, ns := range []string{"http://schema.org#", "http://schema.org/", "https://schema.org/"} {

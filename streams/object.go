@@ -175,9 +175,16 @@ func (o *Object) Values(name string) []Value {
 			return true
 		}
 		m.Value.each(func(v Value) bool {
-			if v.kind == JSONArray {
-				out = append(out, v.a...) // @list containers
-			} else {
+			switch {
+			case v.kind == JSONArray:
+				out = append(out, v.a...) // a list inside an array
+			case v.kind == JSONObject && v.o.Len() == 1 && (v.o.members[0].IRI == "@list" || v.o.members[0].IRI == "@set"):
+				// Expanded form: {"@list": [...]}.
+				v.o.members[0].Value.each(func(e Value) bool {
+					out = append(out, e)
+					return true
+				})
+			default:
 				out = append(out, v)
 			}
 			return true
