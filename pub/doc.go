@@ -1,7 +1,9 @@
 // Package pub is Commonroom's ActivityPub federation engine, importable on
 // its own by any Go program.
 //
-// This part of the package covers who is speaking:
+// This part of the package covers who is speaking. [NewEngine] wires it
+// together from one [Config] (only BaseURL is required); the parts can also
+// be built on their own:
 //
 //   - [Keys] holds every local actor's key pair (RSA-2048 published as a PKIX
 //     PEM in publicKey, Ed25519 published as a FEP-521a Multikey in
@@ -15,6 +17,9 @@
 //     outbound fetch and is served as AS2 at a stable IRI.
 //   - [Fetcher] dereferences remote documents signed as the instance actor,
 //     answers our own IRIs locally, caches briefly and bounds reply-chain walks.
+//
+// The numbered rules cited in comments are those of the project's
+// SECURITY.md; the tests named TestSecurityNN_... check them one by one.
 //
 // Private keys never leave the server: [PrivateKey] redacts itself when
 // printed, logged or marshalled. Time and key generation are injected

@@ -95,10 +95,11 @@ type Keys struct {
 
 	createMu sync.Mutex // serializes creation of local keys
 
-	mu       sync.Mutex
-	hostTry  map[string]time.Time // key host → last refetch after a failure
-	failed   map[string]time.Time // key id → last failed fetch
-	inflight map[string]*keyCall  // key id → fetch under way
+	mu        sync.Mutex
+	lastPrune time.Time
+	hostTry   map[string]time.Time // key host → last refetch after a failure
+	failed    map[string]time.Time // key id → last failed fetch
+	inflight  map[string]*keyCall  // key id → fetch under way
 }
 
 type keyCall struct {
@@ -343,12 +344,21 @@ func (k *Keys) mayRefetch(keyID string) bool {
 	return true
 }
 
+// Bounds on the cool-off records: above pruneAbove entries, expired ones
+// are dropped (at most once per pruneEvery); above maxRecords the negative
+// cache is cleared, which only costs fetches to whoever filled it.
+const (
+	pruneAbove = 1024
+	pruneEvery = time.Minute
+	maxRecords = 1 << 16
+)
+
 // prune drops cool-off records that have run out; k.mu must be held.
 func (k *Keys) prune(now time.Time) {
-	const pruneAbove = 1024
-	if len(k.hostTry)+len(k.failed) < pruneAbove {
+	if len(k.hostTry)+len(k.failed) < pruneAbove || now.Sub(k.lastPrune) < pruneEvery {
 		return
 	}
+	k.lastPrune = now
 	for h, t := range k.hostTry {
 		if now.Sub(t) >= k.cfg.RefetchCoolOff {
 			delete(k.hostTry, h)
@@ -358,6 +368,12 @@ func (k *Keys) prune(now time.Time) {
 		if now.Sub(t) >= k.cfg.RefetchCoolOff {
 			delete(k.failed, id)
 		}
+	}
+	if len(k.failed) > maxRecords {
+		clear(k.failed)
+	}
+	if len(k.hostTry) > maxRecords {
+		clear(k.hostTry)
 	}
 }
 
@@ -395,7 +411,9 @@ func (k *Keys) fetch(ctx context.Context, keyID string, first bool) (RemoteKey, 
 	k.mu.Lock()
 	delete(k.inflight, keyID)
 	if c.err != nil && !errors.Is(c.err, ErrKeyGone) {
-		k.failed[keyID] = k.cfg.Clock.Now()
+		now := k.cfg.Clock.Now()
+		k.prune(now)
+		k.failed[keyID] = now
 	}
 	k.mu.Unlock()
 	close(c.done)
