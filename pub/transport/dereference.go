@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // ActivityStreamsProfile is the JSON-LD profile that marks
@@ -162,63 +163,66 @@ func (c *Client) fetchDocument(ctx context.Context, iri string) (*Document, erro
 }
 
 // DocumentID extracts the "id" of a JSON document without decoding the rest:
-// the document must be a single JSON object, nested at most 64 levels, with
-// exactly one id member (spelled "id" or "@id"; other spellings that differ
-// only in case, such as "ID", count as duplicates, since case-insensitive
-// decoders would read them) whose value is an absolute http(s) URL. Errors
-// wrap [ErrInvalidDocument]. It reads the whole input, so callers cap its
-// size first.
+// the document must be a single valid JSON object, nested at most 64 levels,
+// with exactly one id member (spelled "id" or "@id"; other spellings that
+// differ only in case, such as "ID", count as duplicates, since
+// case-insensitive decoders would read them) whose value is an absolute
+// http(s) URL without user information. Errors wrap [ErrInvalidDocument]. It
+// runs in time linear in len(data) with a few small allocations; callers
+// still cap the size first.
 func DocumentID(data []byte) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrInvalidDocument, err)
+	if !json.Valid(data) {
+		return "", fmt.Errorf("%w: not valid JSON", ErrInvalidDocument)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	i := skipSpace(data, 0)
+	if data[i] != '{' {
 		return "", fmt.Errorf("%w: not a JSON object", ErrInvalidDocument)
 	}
+	// data is valid JSON, so a scan that skips strings and counts brackets
+	// finds the structure: at depth 1 the string after '{' or ',' is a key.
 	var id string
-	seen := 0
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", fmt.Errorf("%w: %w", ErrInvalidDocument, err)
-		}
-		key, _ := tok.(string)
-		if !strings.EqualFold(key, "id") && !strings.EqualFold(key, "@id") {
-			if err := skipValue(dec, 1); err != nil {
-				return "", err
+	seen, depth, expectKey := 0, 0, false
+	for ; i < len(data); i++ {
+		switch data[i] {
+		case '{', '[':
+			depth++
+			if depth > maxDocumentDepth {
+				return "", fmt.Errorf("%w: nested deeper than %d", ErrInvalidDocument, maxDocumentDepth)
 			}
-			continue
-		}
-		seen++
-		if seen > 1 {
-			return "", fmt.Errorf("%w: more than one id member", ErrInvalidDocument)
-		}
-		if key != "id" && key != "@id" {
-			return "", fmt.Errorf("%w: id member spelled %q", ErrInvalidDocument, key)
-		}
-		v, err := dec.Token()
-		if err != nil {
-			return "", fmt.Errorf("%w: %w", ErrInvalidDocument, err)
-		}
-		s, ok := v.(string)
-		if !ok {
-			if d, isDelim := v.(json.Delim); isDelim && (d == '{' || d == '[') {
-				if err := skipOpened(dec, d, 2); err != nil {
+			expectKey = depth == 1
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			end := stringEnd(data, i)
+			if expectKey {
+				expectKey = false
+				key, err := jsonString(data[i:end])
+				if err != nil {
 					return "", err
 				}
+				if strings.EqualFold(key, "id") || strings.EqualFold(key, "@id") {
+					seen++
+					if seen > 1 {
+						return "", fmt.Errorf("%w: more than one id member", ErrInvalidDocument)
+					}
+					if key != "id" && key != "@id" {
+						return "", fmt.Errorf("%w: id member spelled %q", ErrInvalidDocument, key)
+					}
+					v := skipSpace(data, skipSpace(data, end)+1) // past the ':'
+					if data[v] != '"' {
+						return "", fmt.Errorf("%w: id is not a string", ErrInvalidDocument)
+					}
+					vend := stringEnd(data, v)
+					if id, err = jsonString(data[v:vend]); err != nil {
+						return "", err
+					}
+					end = vend
+				}
 			}
-			return "", fmt.Errorf("%w: id is not a string", ErrInvalidDocument)
+			i = end - 1
 		}
-		id = s
-	}
-	if _, err := dec.Token(); err != nil { // the closing '}'
-		return "", fmt.Errorf("%w: %w", ErrInvalidDocument, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return "", fmt.Errorf("%w: data after the object", ErrInvalidDocument)
 	}
 	if seen == 0 {
 		return "", fmt.Errorf("%w: no id", ErrInvalidDocument)
@@ -236,36 +240,36 @@ func DocumentID(data []byte) (string, error) {
 	return id, nil
 }
 
-// skipValue consumes one JSON value at nesting depth depth.
-func skipValue(dec *json.Decoder, depth int) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidDocument, err)
+// skipSpace returns the index of the first non-whitespace byte at or after i.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
 	}
-	if d, ok := tok.(json.Delim); ok {
-		return skipOpened(dec, d, depth+1)
-	}
-	return nil
+	return i
 }
 
-// skipOpened consumes the rest of an object or array whose opening
-// delimiter was just read, at nesting depth depth.
-func skipOpened(dec *json.Decoder, open json.Delim, depth int) error {
-	if depth > maxDocumentDepth {
-		return fmt.Errorf("%w: nested deeper than %d", ErrInvalidDocument, maxDocumentDepth)
-	}
-	for dec.More() {
-		if open == '{' {
-			if _, err := dec.Token(); err != nil { // key
-				return fmt.Errorf("%w: %w", ErrInvalidDocument, err)
-			}
-		}
-		if err := skipValue(dec, depth); err != nil {
-			return err
+// stringEnd returns the index just past the JSON string starting at i
+// (data[i] == '"'); data is known to be valid JSON.
+func stringEnd(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
 		}
 	}
-	if _, err := dec.Token(); err != nil { // closing delimiter
-		return fmt.Errorf("%w: %w", ErrInvalidDocument, err)
+	return len(data)
+}
+
+// jsonString decodes a JSON string literal, quotes included.
+func jsonString(lit []byte) (string, error) {
+	if !bytes.ContainsRune(lit, '\\') && utf8.Valid(lit) {
+		return string(lit[1 : len(lit)-1]), nil
 	}
-	return nil
+	var s string
+	if err := json.Unmarshal(lit, &s); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidDocument, err)
+	}
+	return s, nil
 }
