@@ -83,7 +83,7 @@ func TestGoldenDocuments(t *testing.T) {
 			if o.Type() != "Note" || o.Objects("tag")[0].Type() != "Hashtag" || !o.Objects("tag")[0].IsLink() {
 				t.Error("Note with Hashtag")
 			}
-			if got := o.Object("https://gotosocial.org/ns#interactionPolicy").Object("https://gotosocial.org/ns#canReply").IRIs("https://gotosocial.org/ns#always"); len(got) != 2 {
+			if got := o.Object("interactionPolicy").Object("canReply").IRIs("always"); len(got) != 2 {
 				t.Errorf("interactionPolicy canReply always = %v", got)
 			}
 		},
@@ -96,7 +96,7 @@ func TestGoldenDocuments(t *testing.T) {
 			}
 		},
 		"misskey_note.json": func(t *testing.T, o *streams.Object) {
-			if o.String("https://misskey-hub.net/ns#_misskey_content") == "" || o.IRI("as:quoteUrl") == "" {
+			if o.String("_misskey_content") == "" || o.IRI("_misskey_quote") == "" || o.IRI("as:quoteUrl") == "" {
 				t.Error("misskey terms")
 			}
 			if o.IRI("inReplyTo") != "" || !o.Objects("tag")[0].Is("Emoji") {

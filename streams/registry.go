@@ -35,8 +35,8 @@ func NewRegistry() *Registry {
 // NewStandardRegistry returns a new registry with every vocabulary this
 // package ships: AS2 core (with the as: extension terms), security v1,
 // FEP-521a keys and data integrity, Mastodon's toot terms, the schema.org
-// terms peers use, Lemmy / FEP-1b12 group terms, Pleroma/LitePub terms and
-// the education vocabulary.
+// terms peers use, Lemmy / FEP-1b12 group terms, Pleroma/LitePub terms,
+// Misskey and GoToSocial terms, and the education vocabulary.
 func NewStandardRegistry() *Registry {
 	r := NewRegistry()
 	for _, v := range StandardVocabularies()[1:] {
@@ -52,7 +52,7 @@ func NewStandardRegistry() *Registry {
 func StandardVocabularies() []Vocabulary {
 	return []Vocabulary{
 		ActivityStreams(), Security(), DataIntegrity(), Mastodon(), Schema(),
-		Lemmy(), LitePub(), Education(),
+		Lemmy(), LitePub(), Misskey(), GoToSocial(), Education(),
 	}
 }
 
