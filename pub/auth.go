@@ -154,18 +154,11 @@ func (a *Authenticator) precheck(ctx context.Context, r *http.Request, body []by
 		}
 		return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
-	keyOrigin, err := transport.ParseOrigin(sig.KeyID)
-	if err != nil {
+	if _, err := transport.ParseOrigin(sig.KeyID); err != nil {
 		return nil, fmt.Errorf("%w: key id %q is not an http(s) URL", ErrBadSignature, sig.KeyID)
 	}
-	if a.cfg.Blocker != nil {
-		blocked, err := a.cfg.Blocker.DomainBlocked(ctx, keyOrigin.Host)
-		if err != nil {
-			return nil, fmt.Errorf("pub: domain block check for %s: %w", keyOrigin.Host, err)
-		}
-		if blocked {
-			return nil, fmt.Errorf("key %s: %w", sig.KeyID, ErrBlocked)
-		}
+	if err := a.checkBlocked(ctx, sig.KeyID); err != nil {
+		return nil, err
 	}
 	_, err = a.verifier.Verify(ctx, sig, body, func(context.Context, string) (crypto.PublicKey, error) {
 		return nil, errPrechecked
@@ -174,6 +167,26 @@ func (a *Authenticator) precheck(ctx context.Context, r *http.Request, body []by
 		return nil, fmt.Errorf("%w: %w", ErrBadSignature, err)
 	}
 	return sig, nil
+}
+
+// checkBlocked returns ErrBlocked when iri's host is domain-blocked. An
+// iri that is not an http(s) URL is left to the other checks.
+func (a *Authenticator) checkBlocked(ctx context.Context, iri string) error {
+	if a.cfg.Blocker == nil {
+		return nil
+	}
+	o, err := transport.ParseOrigin(iri)
+	if err != nil {
+		return nil
+	}
+	blocked, err := a.cfg.Blocker.DomainBlocked(ctx, o.Host)
+	if err != nil {
+		return fmt.Errorf("pub: domain block check for %s: %w", o.Host, err)
+	}
+	if blocked {
+		return fmt.Errorf("%s: %w", iri, ErrBlocked)
+	}
+	return nil
 }
 
 // verify runs step 4 of Authenticate.
@@ -220,7 +233,8 @@ func ActivityFromContext(ctx context.Context) (*streams.Object, ActivityCheck, b
 // POST it: caps the body (413 before parsing, rule 19); refuses unsigned
 // requests (401, rule 1); checks the key id against the domain blocks (403,
 // rule 10) and the signature's strength, time window and digest (401, rules
-// 2-5); parses the activity under streams limits (400, rule 19); answers 202
+// 2-5); parses the activity under streams limits (400, rule 19); checks the
+// activity's actor against the domain blocks too (403); answers 202
 // to a self-Delete of an actor whose key was never cached, without fetching
 // (rule 25); verifies the key (401, or 202 for a gone key); refuses an
 // activity whose actor is on our origin when the signer is not local (401 and
@@ -265,6 +279,11 @@ func (a *Authenticator) inbox(ctx context.Context, r *http.Request) (VerifiedSig
 	act, err := a.cfg.Registry.ParseLimits(body, a.cfg.Limits)
 	if err != nil {
 		return VerifiedSigner{}, nil, none, fmt.Errorf("%w: %w", ErrInvalidActivity, err)
+	}
+	if actor := act.IRI("actor"); actor != "" {
+		if err := a.checkBlocked(ctx, actor); err != nil {
+			return VerifiedSigner{}, nil, none, err
+		}
 	}
 	if isSelfDelete(act) {
 		if _, err := a.cfg.Keys.Cached(ctx, sig.KeyID); errors.Is(err, ErrNotFound) && !a.cfg.Keys.IsLocal(sig.KeyID) {

@@ -560,6 +560,15 @@ func TestSecurity10_DomainBlockedSignerBeforeKeyFetch(t *testing.T) {
 			t.Fatalf("status %d, want 403", got)
 		}
 	})
+	// A key on an unblocked host speaking for a blocked actor.
+	t.Run("blocked actor, unblocked key host", func(t *testing.T) {
+		actor := "http://evil.example:" + port + eve.path
+		keyID := "http://fine.example:" + port + eve.path + "#main-key"
+		body := activity(actor+"/a/10b", "Create", actor, nil)
+		if got := h.post("/inbox", body, signWith(eve.keys.RSA, keyID, clock, httpsig.Cavage)); got != http.StatusForbidden {
+			t.Fatalf("status %d, want 403", got)
+		}
+	})
 	h.assertNothingDelivered(t)
 	h.assertNoKeys(t)
 	if n := evil.requests(); n != 0 {
