@@ -248,3 +248,29 @@ func sortLines(b []byte) []byte {
 	}
 	return []byte(strings.Join(lines, ""))
 }
+
+// TestEmbedParsedInBuilt moves a parsed Note, whose terms its own
+// document's @context defined, into a built Announce: the Announce's
+// @context defines them, so the Note keeps its meaning.
+func TestEmbedParsedInBuilt(t *testing.T) {
+	reg := streams.Default()
+	create := MustParse(t, reg, []byte(`{"@context":["https://www.w3.org/ns/activitystreams",
+		{"ostatus":"http://ostatus.org#","atomUri":"ostatus:atomUri","sensitive":"as:sensitive",
+		 "toot":"http://joinmastodon.org/ns#","blurhash":"toot:blurhash"}],
+		"type":"Create","id":"https://m.example/a/1","object":{"type":"Note","id":"https://m.example/n/1",
+		"atomUri":"https://m.example/n/1","sensitive":true,"attachment":{"type":"Image","blurhash":"LEHV6n"}}}`))
+	ann := reg.New("Announce")
+	ann.SetID("https://g.example/a/2")
+	if err := ann.Set("object", streams.ObjectValue(create.Object("object"))); err != nil {
+		t.Fatal(err)
+	}
+	out := MustMarshal(t, ann)
+	back := MustParse(t, streams.NewRegistry(), out) // AS2 only: no fallback terms
+	note := back.Object("object")
+	if note.String("http://ostatus.org#atomUri") == "" || note.Object("attachment").String(streams.TootNamespace+"blurhash") != "LEHV6n" {
+		t.Errorf("embedded note lost its meaning:\n%s", out)
+	}
+	if s, ok := note.Bool("sensitive"); !ok || !s {
+		t.Errorf("sensitive lost:\n%s", out)
+	}
+}

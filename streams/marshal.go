@@ -193,8 +193,14 @@ func (cb *ctxBuilder) walk(o *Object, built bool, depth int) {
 				if built || !cb.defined(o, m.Key, t.iri) {
 					cb.need(t, m.Key, m.container == containerLanguage)
 				}
-			} else {
+			} else if strings.Contains(m.Key, ":") {
 				cb.needPrefix(o, m.Key)
+			} else if m.IRI != "" && m.IRI != m.Key && !isKeyword(m.IRI) && m.container == containerNone {
+				// A term the registry does not know but whose meaning we
+				// know (a parsed object moved into a built document).
+				if built || !cb.defined(o, m.Key, m.IRI) {
+					cb.define(m.Key, String(m.IRI))
+				}
 			}
 		}
 		if m.IRI == "@context" {
@@ -207,6 +213,11 @@ func (cb *ctxBuilder) walk(o *Object, built bool, depth int) {
 func (cb *ctxBuilder) walkValue(v Value, built bool, depth int) {
 	switch v.kind {
 	case JSONObject:
+		if !v.o.Context().IsNull() {
+			// An embedded document with its own @context needs nothing
+			// from ours.
+			built = false
+		}
 		cb.walk(v.o, built, depth)
 	case JSONArray:
 		for _, e := range v.a {
