@@ -199,6 +199,17 @@ func (a *Authenticator) verify(ctx context.Context, sig *httpsig.Signature, body
 	})
 }
 
+// verifyCached is verify with Keys.VerifyCached: no fetch, stale keys
+// accepted.
+func (a *Authenticator) verifyCached(ctx context.Context, sig *httpsig.Signature, body []byte) (VerifiedSigner, error) {
+	return a.cfg.Keys.VerifyCached(ctx, sig.KeyID, func(pub crypto.PublicKey) error {
+		_, err := a.verifier.Verify(ctx, sig, body, func(context.Context, string) (crypto.PublicKey, error) {
+			return pub, nil
+		})
+		return err
+	})
+}
+
 type ctxKey uint8
 
 const (
@@ -235,8 +246,9 @@ func ActivityFromContext(ctx context.Context) (*streams.Object, ActivityCheck, b
 // rule 10) and the signature's strength, time window and digest (401, rules
 // 2-5); parses the activity under streams limits (400, rule 19); checks the
 // activity's actor against the domain blocks too (403); answers 202
-// to a self-Delete of an actor whose key was never cached, without fetching
-// (rule 25); verifies the key (401, or 202 for a gone key); refuses an
+// to a self-Delete of an actor whose key was never cached, without fetching,
+// and verifies any other self-Delete with the cached key only, even a stale
+// one (rule 25); verifies the key (401, or 202 for a gone key); refuses an
 // activity whose actor is on our origin when the signer is not local (401 and
 // a security event, rule 9) and runs CheckActivity (401 rule 6, 403 rule 8).
 // All this runs within a transport fetch budget (rule 20) that next shares.
@@ -285,12 +297,15 @@ func (a *Authenticator) inbox(ctx context.Context, r *http.Request) (VerifiedSig
 			return VerifiedSigner{}, nil, none, err
 		}
 	}
+	verify := a.verify
 	if isSelfDelete(act) {
 		if _, err := a.cfg.Keys.Cached(ctx, sig.KeyID); errors.Is(err, ErrNotFound) && !a.cfg.Keys.IsLocal(sig.KeyID) {
 			return VerifiedSigner{}, nil, none, fmt.Errorf("delete of %s: %w", act.IRI("actor"), ErrUnknownActorDeleted)
 		}
+		// The actor's documents are gone: verify with the key we have.
+		verify = a.verifyCached
 	}
-	signer, err := a.verify(ctx, sig, body)
+	signer, err := verify(ctx, sig, body)
 	if err != nil {
 		return VerifiedSigner{}, nil, none, err
 	}

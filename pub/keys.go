@@ -292,6 +292,28 @@ func (k *Keys) Verify(ctx context.Context, keyID string, check func(crypto.Publi
 	return VerifiedSigner{}, verr
 }
 
+// VerifyCached is Verify without any fetch: keyID must be a local key or a
+// cached, active remote key, used even past its lifetime. The inbox uses it
+// for an actor's self-Delete, whose documents are already gone, so that a
+// known actor's deletion is honoured with the key we have (rule 25).
+func (k *Keys) VerifyCached(ctx context.Context, keyID string, check func(crypto.PublicKey) error) (VerifiedSigner, error) {
+	if k.isLocal(keyID) {
+		return k.verifyLocal(ctx, keyID, check)
+	}
+	cached, err := k.cfg.Remote.RemoteKey(ctx, keyID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return VerifiedSigner{}, fmt.Errorf("key %s not cached: %w", keyID, ErrKeyUnavailable)
+	case err != nil:
+		return VerifiedSigner{}, fmt.Errorf("pub: cached key %s: %w", keyID, err)
+	case cached.State == KeyGone:
+		return VerifiedSigner{}, fmt.Errorf("key %s: %w", keyID, ErrKeyGone)
+	case cached.State == KeyRevoked:
+		return VerifiedSigner{}, fmt.Errorf("key %s: %w", keyID, ErrKeyRevoked)
+	}
+	return k.check(cached, check)
+}
+
 func (k *Keys) check(key RemoteKey, check func(crypto.PublicKey) error) (VerifiedSigner, error) {
 	if err := check(key.PublicKey); err != nil {
 		return VerifiedSigner{}, fmt.Errorf("key %s: %w: %w", key.ID, ErrBadSignature, err)
