@@ -121,8 +121,10 @@ var hostProfile = idna.New(
 // NormalizeHost returns the canonical form of a host name or IP literal as it
 // appears in an [Origin]: IDNA ASCII form, lowercased, one trailing dot
 // removed; IP addresses in canonical text form (IPv6 brackets optional on
-// input, absent on output). "EVIL.example." and "evil.example" normalize
-// equally; "mastodon.so/cial" is refused, never equal to "mastodon.social".
+// input, absent on output; IPv4 also from the short, decimal, octal and hex
+// forms browsers accept, so "127.1" and "0x7f.0.0.1" are "127.0.0.1").
+// "EVIL.example." and "evil.example" normalize equally; "mastodon.so/cial" is
+// refused, never equal to "mastodon.social".
 // Errors wrap [ErrInvalidURL].
 func NormalizeHost(host string) (string, error) {
 	if host == "" {
@@ -152,10 +154,82 @@ func NormalizeHost(host string) (string, error) {
 	if again, err := hostProfile.ToASCII(ascii); err != nil || again != ascii {
 		return "", fmt.Errorf("%w: host %q has no stable IDNA form", ErrInvalidURL, host)
 	}
-	// A name that maps onto an IPv4 literal ("１２７.０.０.１") is treated as
-	// that literal, so it compares equal to it.
-	if ip, err := netip.ParseAddr(ascii); err == nil {
+	// A name ending in a number is an IPv4 address in one of the forms
+	// browsers and inet_aton accept ("127.1", "2130706433", "0x7f.0.0.1",
+	// "0177.0.0.1", or "１２７.０.０.１" after mapping), as the WHATWG URL
+	// standard has it: it becomes the canonical literal, or is refused.
+	if endsInNumber(ascii) {
+		ip, ok := parseIPv4(ascii)
+		if !ok {
+			return "", fmt.Errorf("%w: host %q is neither a name nor an IPv4 address", ErrInvalidURL, host)
+		}
 		return ip.String(), nil
 	}
 	return ascii, nil
+}
+
+// endsInNumber reports whether the last label of a host is a number (all
+// decimal digits, or 0x followed by hex digits), which makes the host an
+// IPv4 address in the WHATWG URL standard.
+func endsInNumber(host string) bool {
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if last == "" {
+		return false
+	}
+	if strings.Trim(last, "0123456789") == "" {
+		return true
+	}
+	_, ok := ipv4Number(last)
+	return ok && (strings.HasPrefix(last, "0x") || strings.HasPrefix(last, "0X"))
+}
+
+// parseIPv4 parses 1 to 4 dot-separated numbers, each decimal, octal
+// (leading 0) or hex (0x), the last filling the remaining bytes.
+func parseIPv4(host string) (netip.Addr, bool) {
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var v uint64
+	for i, p := range parts {
+		n, ok := ipv4Number(p)
+		if !ok {
+			return netip.Addr{}, false
+		}
+		if i < len(parts)-1 {
+			if n > 255 {
+				return netip.Addr{}, false
+			}
+			v |= n << (8 * (3 - i))
+			continue
+		}
+		if n >= 1<<(8*(5-len(parts))) {
+			return netip.Addr{}, false
+		}
+		v |= n
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+// ipv4Number parses one part of an IPv4 address: decimal, octal with a
+// leading 0, or hex with 0x; "0x" alone is 0. Values past 2^32 fail.
+func ipv4Number(s string) (uint64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	base := 10
+	switch {
+	case len(s) >= 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		base, s = 16, s[2:]
+		if s == "" {
+			return 0, true
+		}
+	case len(s) >= 2 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	n, err := strconv.ParseUint(s, base, 64)
+	if err != nil || n > 1<<32-1 || strings.ContainsAny(s, "+-_") {
+		return 0, false
+	}
+	return n, true
 }

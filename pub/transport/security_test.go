@@ -397,7 +397,7 @@ func TestSecurity16_SSRF(t *testing.T) {
 	}
 	t.Run("IP literals", func(t *testing.T) {
 		t.Parallel()
-		for _, host := range []string{"127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "localhost"} {
+		for _, host := range []string{"127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "localhost", "127.1", "2130706433", "0x7f.1", "0177.0.0.1", "0"} {
 			dialer := &countingDialer{}
 			cfg := transport.DefaultConfig()
 			cfg.AllowHTTP = true
