@@ -308,3 +308,48 @@ func TestKeysApplyActorUpdateAndDelete(t *testing.T) {
 		t.Error("a deleted actor's key was fetched")
 	}
 }
+
+func TestKeysRefetchCoolOffIsPerHost(t *testing.T) {
+	ctx := context.Background()
+	src := newPoolSource(t)
+	clock := newFakeClock()
+	var actors []*pub.ActorKeys
+	for _, id := range []string{"https://a.example/users/x", "https://a.example/users/y", "https://b.example/users/z"} {
+		k, _ := pub.NewActorKeys(ctx, src, id, clock.Now())
+		actors = append(actors, k)
+	}
+	perIRI := map[string]int{}
+	var mu sync.Mutex
+	docs := &fakeDocs{fetch: func(ctx context.Context, iri string) (*streams.Object, error) {
+		mu.Lock()
+		perIRI[iri]++
+		mu.Unlock()
+		for _, a := range actors {
+			if a.ActorID == iri {
+				return actorDoc(t, a), nil
+			}
+		}
+		return nil, &transport.StatusError{URL: iri, StatusCode: http.StatusNotFound}
+	}}
+	k, _ := newTestKeys(t, docs, clock)
+	wrong := func(crypto.PublicKey) error { return errors.New("bad signature") }
+	for _, a := range actors { // first use: one fetch each
+		if _, err := k.Verify(ctx, a.RSAKeyID(), verifiesWith(a.RSA.Public())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(6 * time.Minute)
+	for range 10 {
+		for _, a := range actors {
+			if _, err := k.Verify(ctx, a.RSAKeyID(), wrong); !errors.Is(err, pub.ErrBadSignature) {
+				t.Fatalf("err = %v, want ErrBadSignature", err)
+			}
+		}
+	}
+	// a.example gets one refetch (for whichever key failed first), b.example one.
+	aRefetches := perIRI[actors[0].ActorID] + perIRI[actors[1].ActorID] - 2
+	bRefetches := perIRI[actors[2].ActorID] - 1
+	if aRefetches != 1 || bRefetches != 1 {
+		t.Errorf("refetches: a.example %d, b.example %d; want 1 and 1 (%v)", aRefetches, bRefetches, perIRI)
+	}
+}
