@@ -414,15 +414,16 @@ type body struct {
 	rc      io.ReadCloser
 	limit   int64 // 0: unlimited
 	left    int64
-	idle    *time.Timer
+	idle    *time.Timer // cancels the request when a Read waits too long
 	err     error
-	expire  func() // cancels the request: no data within the read timeout
 	release func()
 	once    sync.Once
 }
 
 func (c *Client) newBody(ctx, rctx context.Context, rc io.ReadCloser, limit int64, expire, release func()) *body {
-	return &body{c: c, ctx: ctx, rctx: rctx, rc: rc, limit: limit, left: limit, expire: expire, release: release}
+	idle := time.AfterFunc(c.cfg.ReadTimeout, expire)
+	idle.Stop() // armed by each Read
+	return &body{c: c, ctx: ctx, rctx: rctx, rc: rc, limit: limit, left: limit, idle: idle, release: release}
 }
 
 // Read implements io.Reader.
@@ -433,11 +434,7 @@ func (b *body) Read(p []byte) (int, error) {
 	if b.limit > 0 && int64(len(p)) > b.left+1 {
 		p = p[:b.left+1]
 	}
-	if b.idle == nil {
-		b.idle = time.AfterFunc(b.c.cfg.ReadTimeout, b.expire)
-	} else {
-		b.idle.Reset(b.c.cfg.ReadTimeout)
-	}
+	b.idle.Reset(b.c.cfg.ReadTimeout)
 	n, err := b.rc.Read(p)
 	b.idle.Stop()
 	if b.limit > 0 && int64(n) > b.left {
@@ -455,13 +452,12 @@ func (b *body) Read(p []byte) (int, error) {
 }
 
 // Close implements io.Closer: it closes the underlying body and releases the
-// request. Safe to call more than once.
+// request. Safe to call more than once, and concurrently with Read to abort
+// it.
 func (b *body) Close() error {
 	var err error
 	b.once.Do(func() {
-		if b.idle != nil {
-			b.idle.Stop()
-		}
+		b.idle.Stop()
 		err = b.rc.Close()
 		b.release()
 	})

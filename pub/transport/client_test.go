@@ -3,6 +3,7 @@ package transport_test
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -154,5 +155,24 @@ func TestNoRedirectsWhenDisabled(t *testing.T) {
 	assertErr(t, err, transport.ErrTooManyRedirects)
 	if total, _ := w.requests(); total != 1 {
 		t.Errorf("%d requests, want 1", total)
+	}
+}
+
+func TestCloseAbortsARead(t *testing.T) {
+	t.Parallel()
+	ln := rawServer(t, func(conn net.Conn) {
+		io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
+		io.Copy(io.Discard, conn) // until the client hangs up
+	})
+	w := newWorld(t)
+	cfg := w.config()
+	cfg.ReadTimeout, cfg.TotalTimeout = 10*time.Second, 20*time.Second
+	resp, err := mustClient(t, cfg).Get(t.Context(), "http://a.example:"+portOf(ln)+"/x", "")
+	assertErr(t, err, nil)
+	time.AfterFunc(100*time.Millisecond, func() { resp.Body.Close() })
+	start := time.Now()
+	_, err = io.ReadAll(resp.Body)
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Errorf("ReadAll returned %v after %v; want an error soon after Close", err, time.Since(start))
 	}
 }
