@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/commonroom/commonroom/pub"
-	"github.com/commonroom/commonroom/pub/httpsig"
 	"github.com/commonroom/commonroom/pub/transport"
 )
 
@@ -117,8 +116,9 @@ func TestAuthorizedFetchBetweenTwoEngines(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := activity(alice+"/a/1", "Follow", alice, b.base+"/users/bob")
-	if got := b.post("/users/bob/inbox", body, signWith(aliceKeys.RSA, aliceKeys.RSAKeyID(), clock, httpsig.Cavage)); got != http.StatusAccepted {
-		t.Fatalf("delivery: %d\nB logs:\n%s", got, b.logs)
+	res, err := a.engine.Client().Deliver(pub.SignAs(ctx, aliceKeys), b.base+"/users/bob/inbox", body)
+	if err != nil || res.StatusCode != http.StatusAccepted {
+		t.Fatalf("delivery: %+v, %v\nB logs:\n%s", res, err, b.logs)
 	}
 	if d := b.deliveries(); len(d) != 1 || d[0].signer.Owner != alice {
 		t.Errorf("B's deliveries: %+v", d)

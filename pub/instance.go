@@ -1,11 +1,13 @@
 package pub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/commonroom/commonroom/pub/httpsig"
 	"github.com/commonroom/commonroom/pub/transport"
@@ -63,6 +65,7 @@ type InstanceActor struct {
 	keys    *ActorKeys
 	signer  *httpsig.Signer
 	schemes *httpsig.HostSchemes
+	now     func() time.Time
 	doc     []byte
 }
 
@@ -112,7 +115,7 @@ func NewInstanceActor(keys *ActorKeys, cfg InstanceConfig) (*InstanceActor, erro
 	if err != nil {
 		return nil, fmt.Errorf("pub: instance actor signer: %w", err)
 	}
-	a := &InstanceActor{id: id, path: cfg.Path, host: host, keys: ak, signer: signer, schemes: cfg.Schemes}
+	a := &InstanceActor{id: id, path: cfg.Path, host: host, keys: ak, signer: signer, schemes: cfg.Schemes, now: cfg.Clock.Now}
 	doc := cfg.Registry.New("Application")
 	doc.SetID(id)
 	if err := setAll(doc,
@@ -153,9 +156,20 @@ func (a *InstanceActor) KeyID() string { return a.keys.RSAKeyID() }
 // Keys returns the actor's key pairs (their private halves redact themselves).
 func (a *InstanceActor) Keys() *ActorKeys { return a.keys }
 
-// SignRequest signs req as the instance actor (transport.Signer). The
-// scheme is the host's preferred one when Schemes is set, else
-// draft-cavage-12.
+// signAsKey is the context key of SignAs.
+type signAsKey struct{}
+
+// SignAs returns a context under which requests sent through a client whose
+// Signer is an InstanceActor (the engine's client) are signed by keys' actor
+// instead: deliveries from a local actor go out signed by that actor, through
+// the one shared client. keys must be a local actor's, from Keys.EnsureLocal.
+func SignAs(ctx context.Context, keys *ActorKeys) context.Context {
+	return context.WithValue(ctx, signAsKey{}, keys)
+}
+
+// SignRequest signs req (transport.Signer): as the actor SignAs put in the
+// request's context, otherwise as the instance actor. The scheme is the
+// host's preferred one when Schemes is set, else draft-cavage-12.
 func (a *InstanceActor) SignRequest(req *http.Request, body []byte) error {
 	scheme := httpsig.Cavage
 	if a.schemes != nil {
@@ -165,8 +179,16 @@ func (a *InstanceActor) SignRequest(req *http.Request, body []byte) error {
 		}
 		scheme = a.schemes.Preferred(host)
 	}
-	if err := a.signer.Sign(req, body, scheme); err != nil {
-		return fmt.Errorf("pub: sign as instance actor: %w", err)
+	signer := a.signer
+	if keys, ok := req.Context().Value(signAsKey{}).(*ActorKeys); ok && keys != nil {
+		s, err := keys.RequestSigner(a.now)
+		if err != nil {
+			return err
+		}
+		signer = s
+	}
+	if err := signer.Sign(req, body, scheme); err != nil {
+		return fmt.Errorf("pub: sign request as %s: %w", signer.KeyID(), err)
 	}
 	return nil
 }
