@@ -20,6 +20,7 @@ import (
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/server"
 	"github.com/commonroom/commonroom/internal/users"
+	"github.com/commonroom/commonroom/pub/bunstore"
 )
 
 // Version is this release of Commonroom.
@@ -59,6 +60,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func Migrations() []db.MigrationSet {
 	return []db.MigrationSet{
 		users.Migrations(),
+		{Name: "pub/bunstore", FS: bunstore.Migrations},
 	}
 }
 
