@@ -1,11 +1,13 @@
 package transport_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -174,5 +176,34 @@ func TestCloseAbortsARead(t *testing.T) {
 	_, err = io.ReadAll(resp.Body)
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Errorf("ReadAll returned %v after %v; want an error soon after Close", err, time.Since(start))
+	}
+}
+
+// resolverFunc adapts a function to transport.Resolver.
+type resolverFunc func(ctx context.Context, network, host string) ([]netip.Addr, error)
+
+func (f resolverFunc) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	return f(ctx, network, host)
+}
+
+// A name server that never answers is cut off by the connect timeout, which
+// covers resolution as well as the TCP handshake.
+func TestConnectTimeout(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	cfg := w.config()
+	cfg.ConnectTimeout = 200 * time.Millisecond
+	cfg.Resolver = resolverFunc(func(ctx context.Context, _, _ string) ([]netip.Addr, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	start := time.Now()
+	_, err := mustClient(t, cfg).Dereference(t.Context(), w.url("a.example", "/x"))
+	assertErr(t, err, transport.ErrTimeout)
+	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
+		t.Errorf("gave up after %v, want about 200ms", d)
+	}
+	if !transport.IsRetryable(err) {
+		t.Error("a connect timeout should be retryable")
 	}
 }

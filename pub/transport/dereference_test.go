@@ -3,6 +3,7 @@ package transport_test
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -104,7 +105,10 @@ func TestDereferenceStatus(t *testing.T) {
 		doc, err := mustClient(t, w.config()).Dereference(t.Context(), w.url("a.example", "/x"))
 		var se *transport.StatusError
 		if doc != nil || !errors.As(err, &se) || se.StatusCode != status {
-			t.Errorf("status %d: doc %v, err %v; want a StatusError", status, doc, err)
+			t.Fatalf("status %d: doc %v, err %v; want a StatusError", status, doc, err)
+		}
+		if msg := se.Error(); !strings.Contains(msg, strconv.Itoa(status)) || !strings.Contains(msg, "a.example") {
+			t.Errorf("status %d: message %q names neither the status nor the URL", status, msg)
 		}
 	}
 }
