@@ -244,3 +244,24 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error("registration not visible after concurrent use")
 	}
 }
+
+// TestEducationAsThirdParty registers the education vocabulary on a
+// registry that knows only AS2, through Register like any third party's,
+// and reads a learning resource with it.
+func TestEducationAsThirdParty(t *testing.T) {
+	reg := streams.NewRegistry()
+	doc := MustRead(t, "testdata/golden/moodlenet_resource.json")
+	if _, ok := reg.ExpandTerm("educationalLevel"); ok {
+		t.Fatal("AS2-only registry knows education terms")
+	}
+	if err := reg.Register(streams.Education()); err != nil {
+		t.Fatal(err)
+	}
+	o := MustParse(t, reg, doc)
+	if o.IRI("license") == "" || o.Object("educationalLevel").String("termCode") != "KS2-Y4" || !reg.IsSubtype("LearningResource", "Object") {
+		t.Error("education terms not read")
+	}
+	if err := o.Validate(); err != nil {
+		t.Error(err)
+	}
+}
