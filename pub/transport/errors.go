@@ -106,7 +106,8 @@ func Retryable(status int) bool {
 // method): a *[StatusError] is retryable as its status is ([Retryable]);
 // refusals by this package's own policy (invalid URL, scheme, blocked
 // address, local origin, exhausted budget, too many redirects, oversized
-// body) are final; network errors, timeouts and cancellations are retryable.
+// body) and unacceptable documents (content type, id) are final; signing
+// failures, network errors, timeouts and cancellations are retryable.
 // IsRetryable(nil) is false.
 func IsRetryable(err error) bool {
 	if err == nil {
