@@ -176,22 +176,33 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (*User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users: create %q: hash password: %w", nu.Username, err)
 	}
-	id, err := s.ids.Next()
-	if err != nil {
-		return nil, fmt.Errorf("users: create %q: %w", nu.Username, err)
-	}
 	u := &User{
-		ID:           id,
 		Username:     nu.Username,
 		Email:        nu.Email,
 		PasswordHash: hash,
 		Role:         nu.Role,
 		CreatedAt:    s.now().UTC().Truncate(time.Microsecond),
 	}
-	if _, err := s.db.NewInsert().Model(u).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("users: create %q: %w", nu.Username, mapInsertError(err))
+	// Ids from different processes can collide, rarely (see package ids);
+	// the primary key catches it and a fresh id is drawn.
+	for attempt := 1; ; attempt++ {
+		if u.ID, err = s.ids.Next(); err != nil {
+			return nil, fmt.Errorf("users: create %q: %w", nu.Username, err)
+		}
+		_, err = s.db.NewInsert().Model(u).Exec(ctx)
+		if err == nil {
+			return u, nil
+		}
+		if !isIDCollision(err) || attempt == 3 {
+			return nil, fmt.Errorf("users: create %q: %w", nu.Username, mapInsertError(err))
+		}
 	}
-	return u, nil
+}
+
+// isIDCollision reports whether err is a duplicate primary key.
+func isIDCollision(err error) bool {
+	v, ok := db.ConstraintOf(err)
+	return ok && v.Kind == db.Unique && (v.Name == "users_pkey" || v.Name == "users.id")
 }
 
 func mapInsertError(err error) error {

@@ -1,6 +1,7 @@
 package users_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -189,6 +190,29 @@ func TestAuthenticate(t *testing.T) {
 					t.Fatalf("Authenticate error = %v (kind %v), want Unauthorized", err, errkind.Of(err))
 				}
 			})
+		}
+	}, users.Migrations())
+}
+
+func TestCreateRetriesOnIDCollision(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *bun.DB) {
+		// Two "processes" whose generators draw the same sequence in the
+		// same millisecond: the second insert hits the primary key.
+		newService := func() *users.Service {
+			s, err := users.NewService(d, users.Options{
+				HashParams: fastHash,
+				IDs:        ids.New(func() time.Time { return testTime }, bytes.NewReader(make([]byte, 16))),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		a, b := newService(), newService()
+		ua := MustCreate(t, a, users.NewUser{Username: "ada", Email: "ada@example.org", Password: "correct horse"})
+		ub := MustCreate(t, b, users.NewUser{Username: "bob", Email: "bob@example.org", Password: "correct horse"})
+		if ua.ID == ub.ID || countUsers(t, d) != 2 {
+			t.Errorf("ids %d and %d, %d users stored; want two users with distinct ids", ua.ID, ub.ID, countUsers(t, d))
 		}
 	}, users.Migrations())
 }
