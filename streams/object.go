@@ -833,3 +833,39 @@ func sortedKeys(m map[string]string) []string {
 	}
 	return keys
 }
+
+// Clone returns a deep copy of o: changing the copy (Set, Delete) leaves o
+// as it was. Strings are shared, being immutable. A parsed object stays a
+// parsed one (same registry and context).
+func (o *Object) Clone() *Object {
+	return o.clone(0)
+}
+
+func (o *Object) clone(depth int) *Object {
+	if o == nil {
+		return nil
+	}
+	c := &Object{reg: o.reg, ctx: o.ctx, members: make([]Member, len(o.members))}
+	copy(c.members, o.members)
+	if depth > 256 {
+		return c // deeper than any parse allows; shallow below
+	}
+	for i := range c.members {
+		c.members[i].Value = c.members[i].Value.clone(depth + 1)
+	}
+	return c
+}
+
+func (v Value) clone(depth int) Value {
+	switch v.kind {
+	case JSONArray:
+		a := make([]Value, len(v.a))
+		for i, e := range v.a {
+			a[i] = e.clone(depth)
+		}
+		v.a = a
+	case JSONObject:
+		v.o = v.o.clone(depth)
+	}
+	return v
+}

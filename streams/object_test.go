@@ -170,3 +170,26 @@ func TestTypedGetters(t *testing.T) {
 		}
 	}
 }
+
+// TestClone: editing a clone leaves the original unchanged.
+func TestClone(t *testing.T) {
+	o := MustParse(t, streams.Default(), []byte(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Create",
+		"to":["https://a.example/f"],"object":{"type":"Note","content":"hi"}}`))
+	before := string(MustMarshal(t, o))
+	c := o.Clone()
+	if !c.Equal(o) {
+		t.Fatal("clone differs")
+	}
+	_ = c.Object("object").Set("content", streams.String("changed"))
+	_ = c.Add("to", streams.IRI("https://a.example/g"))
+	c.Delete("type")
+	if got := string(MustMarshal(t, o)); got != before {
+		t.Errorf("original changed:\n%s\n%s", before, got)
+	}
+	if c.Object("object").String("content") != "changed" || len(c.IRIs("to")) != 2 {
+		t.Error("clone not changed")
+	}
+	if (*streams.Object)(nil).Clone() != nil {
+		t.Error("nil clone")
+	}
+}
