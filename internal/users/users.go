@@ -164,7 +164,9 @@ func validateEmail(email string) error {
 // Create validates nu, hashes its password with argon2id and stores the user.
 // A username or email that is already taken (ignoring case) is a Conflict;
 // the database's unique indexes decide, so two concurrent Creates cannot both
-// win. Bad input is Invalid and nothing is stored.
+// win. Bad input is Invalid and nothing is stored. On PostgreSQL, call it
+// on a Service over the database rather than inside a transaction: a failed
+// insert aborts the transaction, so the id-collision retry cannot run there.
 func (s *Service) Create(ctx context.Context, nu NewUser) (*User, error) {
 	if err := nu.Validate(); err != nil {
 		return nil, fmt.Errorf("users: create %q: %w", nu.Username, err)
