@@ -153,9 +153,9 @@ func (d *dialer) DialContext(ctx context.Context, network, address string) (net.
 		}
 	}
 	var errs []error
-	for _, a := range addrs {
+	for i, a := range addrs {
 		target := netip.AddrPortFrom(a.Unmap().WithZone(""), uint16(port)).String()
-		conn, err := d.next.DialContext(dctx, network, target)
+		conn, err := d.dialOne(dctx, network, target, len(addrs)-i)
 		if err == nil {
 			return conn, nil
 		}
@@ -165,6 +165,19 @@ func (d *dialer) DialContext(ctx context.Context, network, address string) (net.
 		}
 	}
 	return nil, d.timeoutErr(ctx, dctx, fmt.Errorf("transport: dial %q: %w", address, errors.Join(errs...)))
+}
+
+// dialOne dials one address with an equal share of the time left, so that
+// an address that swallows packets leaves time for the others ("left" counts
+// this one and those after it).
+func (d *dialer) dialOne(ctx context.Context, network, target string, left int) (net.Conn, error) {
+	if deadline, ok := ctx.Deadline(); ok && left > 1 {
+		share := time.Until(deadline) / time.Duration(left)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, share)
+		defer cancel()
+	}
+	return d.next.DialContext(ctx, network, target)
 }
 
 func (d *dialer) lookup(ctx context.Context, network, host string) ([]netip.Addr, error) {

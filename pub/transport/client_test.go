@@ -207,3 +207,45 @@ func TestConnectTimeout(t *testing.T) {
 		t.Error("a connect timeout should be retryable")
 	}
 }
+
+// dialerFunc adapts a function to transport.Dialer.
+type dialerFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+func (f dialerFunc) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return f(ctx, network, address)
+}
+
+// A host whose first address swallows packets is still reached on its
+// second address within the connect timeout: each address gets a share.
+func TestConnectFallsBackToTheNextAddress(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.doc("a.example", "/x", w.url("a.example", "/x"))
+	cfg := w.config()
+	cfg.ConnectTimeout = time.Second
+	cfg.Resolver = newResolver().set("a.example", addrs("127.0.0.2", "127.0.0.1"))
+	var real net.Dialer
+	var mu sync.Mutex
+	var tried []string
+	cfg.Dialer = dialerFunc(func(ctx context.Context, network, address string) (net.Conn, error) {
+		mu.Lock()
+		tried = append(tried, address)
+		mu.Unlock()
+		if strings.HasPrefix(address, "127.0.0.2:") { // a black hole
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return real.DialContext(ctx, network, address)
+	})
+	start := time.Now()
+	doc, err := mustClient(t, cfg).Dereference(t.Context(), w.url("a.example", "/x"))
+	assertErr(t, err, nil)
+	if d := time.Since(start); d < 400*time.Millisecond || d > 900*time.Millisecond {
+		t.Errorf("took %v, want about half the 1s connect timeout", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(tried) != 2 || doc.URL != w.url("a.example", "/x") {
+		t.Errorf("dialled %v", tried)
+	}
+}
