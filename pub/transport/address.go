@@ -57,6 +57,24 @@ func AddressAllowed(addr netip.Addr, allow []netip.Prefix) bool {
 	return public(unmapped)
 }
 
+// InsecurePrefixes returns the allow-list for --insecure-http demos and
+// federation tests (Config.AllowPrefixes): loopback (127.0.0.0/8, ::1),
+// private (10/8, 172.16/12, 192.168/16, fc00::/7) and CGNAT (100.64/10)
+// ranges, where test and demo peers live. Link-local (and with it the cloud
+// metadata address 169.254.169.254), unspecified, multicast and reserved
+// ranges stay refused even then. Each call returns a new slice.
+func InsecurePrefixes() []netip.Prefix {
+	return []netip.Prefix{
+		prefix4(127, 0, 0, 0, 8),
+		prefix4(10, 0, 0, 0, 8),
+		prefix4(172, 16, 0, 0, 12),
+		prefix4(192, 168, 0, 0, 16),
+		prefix4(100, 64, 0, 0, 10),
+		netip.PrefixFrom(netip.IPv6Loopback(), 128),
+		prefix6(0xfc00, 0, 7),
+	}
+}
+
 func prefix4(a, b, c, d byte, bits int) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{a, b, c, d}), bits)
 }

@@ -56,7 +56,7 @@ type Config struct {
 	Dialer Dialer
 	// AllowPrefixes lists address ranges permitted despite the address
 	// policy ([AddressAllowed]). Empty by default; only tests and
-	// --insecure-http demos set it, for example to 127.0.0.0/8.
+	// --insecure-http demos set it, to [InsecurePrefixes] or narrower.
 	AllowPrefixes []netip.Prefix
 	// AllowHTTP permits plain http URLs and redirects (insecure mode).
 	// Otherwise only https is used.

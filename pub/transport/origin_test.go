@@ -207,6 +207,15 @@ func TestAddressAllowed(t *testing.T) {
 		{"::ffff:127.0.0.1", loopbackOnly, true},
 		{"10.0.0.1", loopbackOnly, false},
 		{"::1", loopbackOnly, false},
+		{"127.0.0.1", transport.InsecurePrefixes(), true},
+		{"::1", transport.InsecurePrefixes(), true},
+		{"::ffff:10.1.2.3", transport.InsecurePrefixes(), true},
+		{"192.168.1.10", transport.InsecurePrefixes(), true},
+		{"fd00::5", transport.InsecurePrefixes(), true},
+		{"169.254.169.254", transport.InsecurePrefixes(), false},
+		{"fe80::1", transport.InsecurePrefixes(), false},
+		{"0.0.0.0", transport.InsecurePrefixes(), false},
+		{"224.0.0.1", transport.InsecurePrefixes(), false},
 	}
 	for _, tt := range tests {
 		if got := transport.AddressAllowed(netip.MustParseAddr(tt.addr), tt.allow); got != tt.want {
