@@ -82,15 +82,16 @@ func IsPostgres(db bun.IDB) bool {
 // Open opens and pings the database named by dsn (see the package comment).
 // It does not run migrations; call Migrate for that.
 func Open(ctx context.Context, dsn string) (*DB, error) {
+	if err := CheckDSN(dsn); err != nil {
+		return nil, fmt.Errorf("db: open %q: %w", Redact(dsn), err)
+	}
 	switch {
 	case dsn == MemoryDSN:
 		return openSQLiteMemory(ctx)
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return openSQLiteFile(ctx, strings.TrimPrefix(dsn, "sqlite:"))
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return openPostgres(ctx, dsn)
 	default:
-		return nil, fmt.Errorf("db: open %q: unknown database, want sqlite:PATH, %s or postgres://...", Redact(dsn), MemoryDSN)
+		return openPostgres(ctx, dsn)
 	}
 }
 
@@ -109,9 +110,10 @@ func CheckDSN(dsn string) error {
 		if u.Host == "" && u.Query().Get("host") == "" {
 			return errors.New("missing host")
 		}
-		return nil
+		_, err = newPGConnector(dsn)
+		return err
 	default:
-		return fmt.Errorf("want sqlite:PATH, %s or postgres://...", MemoryDSN)
+		return fmt.Errorf("unknown database, want sqlite:PATH, %s or postgres://...", MemoryDSN)
 	}
 }
 
@@ -139,9 +141,6 @@ func sqliteParams() url.Values {
 }
 
 func openSQLiteFile(ctx context.Context, path string) (*DB, error) {
-	if err := checkSQLitePath(path); err != nil {
-		return nil, fmt.Errorf("db: open sqlite:%s: %w", path, err)
-	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("db: create directory for %s: %w", path, err)
@@ -193,10 +192,6 @@ func openSQLiteMemory(ctx context.Context) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
-	if err := CheckDSN(dsn); err != nil {
-		return nil, fmt.Errorf("db: open %s: %w", Redact(dsn), err)
-	}
-	// WithDSN panics on a DSN it cannot parse; check it the way it will.
 	connector, err := newPGConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", Redact(dsn), err)
@@ -213,6 +208,8 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	return d, nil
 }
 
+// newPGConnector builds pgdriver's connector, turning the panic WithDSN
+// raises on a DSN it cannot parse into an error.
 func newPGConnector(dsn string) (c *pgdriver.Connector, err error) {
 	defer func() {
 		if r := recover(); r != nil {

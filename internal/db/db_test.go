@@ -55,6 +55,7 @@ func TestOpenRejectsUnknownDSN(t *testing.T) {
 		{"sqlite:/tmp/x.db?mode=ro", "must not contain"},
 		{"sqlite:file:x.db", "plain path"},
 		{"postgres:///nohost", "missing host"},
+		{"postgres://u@127.0.0.1/x?sslmode=sometimes", "sslmode"},
 		{"", "unknown database"},
 	}
 	for _, tt := range tests {
