@@ -374,6 +374,11 @@ func TestSecurity16_SSRF(t *testing.T) {
 	// resolver returns the refused address, the allow-list is off, and
 	// neither the dialer nor the listener may see a connection.
 	target := listenCounting(t, "127.0.0.1:0")
+	t.Cleanup(func() { // after every subtest below
+		if n := target.n.Load(); n != 0 {
+			t.Errorf("%d TCP connections reached the listener standing in for refused addresses", n)
+		}
+	})
 	for _, ip := range refused {
 		t.Run("resolves to "+ip, func(t *testing.T) {
 			t.Parallel()
