@@ -1,6 +1,7 @@
 package httpsig_test
 
 import (
+	"crypto/tls"
 	"errors"
 	"testing"
 
@@ -93,5 +94,37 @@ func TestSignatureBases(t *testing.T) {
 				t.Errorf("base:\n%s\nwant:\n%s", sig.Base(), tt.wantBase)
 			}
 		})
+	}
+}
+
+// TestTargetFromRequestLine: the target is read from the request line as
+// received, whether in origin-form or absolute-form, and the scheme comes
+// from the connection when the Config does not set one.
+func TestTargetFromRequestLine(t *testing.T) {
+	const sigHeaders = "Signature-Input: s=(\"@target-uri\" \"@request-target\");keyid=\"k\"\nSignature: s=:AAAA:\n\n"
+	req, _ := mustReadRequest(t, "GET https://example.com/x?y=1 HTTP/1.1\nHost: example.com\n"+sigHeaders)
+	sig, err := httpsig.NewVerifier(httpsig.Config{}).Parse(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\"@target-uri\": https://example.com/x?y=1\n\"@request-target\": /x?y=1\n\"@signature-params\": (\"@target-uri\" \"@request-target\");keyid=\"k\""
+	if sig.Base() != want {
+		t.Errorf("absolute-form base:\n%s\nwant:\n%s", sig.Base(), want)
+	}
+
+	req, _ = mustReadRequest(t, "GET /x?y=1 HTTP/1.1\nHost: example.com\n"+sigHeaders)
+	req.TLS = &tls.ConnectionState{}
+	if sig, err = httpsig.NewVerifier(httpsig.Config{}).Parse(req); err != nil {
+		t.Fatal(err)
+	}
+	if sig.Base() != want {
+		t.Errorf("TLS base:\n%s\nwant:\n%s", sig.Base(), want)
+	}
+	req.TLS = nil
+	if sig, err = httpsig.NewVerifier(httpsig.Config{}).Parse(req); err != nil {
+		t.Fatal(err)
+	}
+	if sig.Base() == want {
+		t.Error("plain HTTP request got an https target")
 	}
 }
