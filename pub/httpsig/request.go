@@ -8,30 +8,6 @@ import (
 	"strings"
 )
 
-// Scheme names one of the two HTTP signature standards.
-type Scheme uint8
-
-const (
-	// Cavage is draft-cavage-http-signatures-12: a "Signature" (or
-	// "Authorization: Signature") header with keyId, algorithm, headers and
-	// signature parameters. What Mastodon, GoToSocial, Akkoma and Misskey send.
-	Cavage Scheme = iota + 1
-	// RFC9421 is RFC 9421 HTTP Message Signatures: "Signature-Input" and
-	// "Signature" structured-field dictionaries.
-	RFC9421
-)
-
-// String returns "draft-cavage-12" or "rfc9421".
-func (s Scheme) String() string {
-	switch s {
-	case Cavage:
-		return "draft-cavage-12"
-	case RFC9421:
-		return "rfc9421"
-	}
-	return "unknown(" + strconv.Itoa(int(s)) + ")"
-}
-
 // maxHeaderLen bounds every signature-related header we parse, so that a
 // hostile header costs bounded work.
 const maxHeaderLen = 16 << 10
