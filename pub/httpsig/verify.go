@@ -90,7 +90,8 @@ func NewVerifier(cfg Config) *Verifier {
 // Signature is a parsed, not yet verified, request signature. Its exported
 // fields say who claims to have signed and what; nothing in it is trusted
 // until [Verifier.Verify] succeeds. It does not refer to the request: the
-// request may be discarded after [Verifier.Parse].
+// request may be discarded after [Verifier.Parse]. Its methods only read it
+// and may be called concurrently.
 type Signature struct {
 	// KeyID is the claimed key id (keyId or keyid), for example
 	// "https://example.com/users/alice#main-key". Check it against block
@@ -128,9 +129,9 @@ type Signature struct {
 // nor any key, and does no strength, time or digest check: those happen in
 // Verify, before the key is resolved.
 //
-// When both are present, Signature-Input selects RFC 9421; otherwise a
-// Signature header, or an Authorization header with the Signature scheme, is
-// read as draft-cavage-12. A request with none of them gives an error
+// A request with a Signature-Input header is read as RFC 9421 (and must
+// carry Signature too); otherwise a Signature header, or an Authorization
+// header with the Signature scheme, is read as draft-cavage-12. A request with none of them gives an error
 // wrapping [ErrMissingSignature]; any other failure wraps [ErrMalformed] or
 // [ErrUnsupportedAlgorithm].
 func (v *Verifier) Parse(req *http.Request) (*Signature, error) {
