@@ -103,6 +103,41 @@ func ExampleWithBudget() {
 	// /notes/3 false true
 }
 
+func ExampleClient_Get() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jrd+json")
+		fmt.Fprintf(w, `{"subject":%q}`, r.URL.Query().Get("resource"))
+	}))
+	defer srv.Close()
+	host := "remote.example:" + must(url.Parse(srv.URL)).Port()
+
+	c, err := transport.New(exampleConfig())
+	if err != nil {
+		panic(err)
+	}
+	resp, err := c.Get(context.Background(), "http://"+host+"/.well-known/webfinger?resource=acct:alice@remote.example", "application/jrd+json")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close() // the caller closes the body
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(string(body))
+	// Output:
+	// {"subject":"acct:alice@remote.example"}
+}
+
+func ExampleAddressAllowed() {
+	for _, a := range []string{"93.184.215.14", "169.254.169.254", "::ffff:10.0.0.1", "127.0.0.1"} {
+		addr := netip.MustParseAddr(a)
+		fmt.Println(a, transport.AddressAllowed(addr, nil), transport.AddressAllowed(addr, transport.InsecurePrefixes()))
+	}
+	// Output:
+	// 93.184.215.14 true true
+	// 169.254.169.254 false false
+	// ::ffff:10.0.0.1 false true
+	// 127.0.0.1 false true
+}
+
 func ExampleParseOrigin() {
 	a, _ := transport.ParseOrigin("https://EVIL.example.:443/users/eve")
 	b, _ := transport.ParseOrigin("https://mastodon.so/cial")
