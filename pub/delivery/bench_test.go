@@ -292,4 +292,3 @@ func (s *syscallTimes) read() {
 }
 
 func (s syscallTimes) sub(o syscallTimes) time.Duration { return s.d - o.d }
-
