@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/commonroom/commonroom/pub/httpsig"
 	"github.com/commonroom/commonroom/pub/transport"
 	"github.com/commonroom/commonroom/streams"
 )
@@ -55,6 +56,10 @@ type Config struct {
 	MaxAncestors int
 	// AuthorizedFetch, when true, makes Engine.Protect require signed GETs.
 	AuthorizedFetch bool
+	// Schemes, when set, is the per-host memory of signature schemes that
+	// the instance actor consults when signing (see InstanceConfig.Schemes);
+	// share it with the delivery code that learns from peers' answers.
+	Schemes *httpsig.HostSchemes
 }
 
 // DefaultConfig returns the engine defaults: in-memory key stores,
@@ -108,6 +113,10 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.InstanceActorPath == "" {
 		cfg.InstanceActorPath = "/actor"
 	}
+	origin, err := transport.ParseOrigin(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("pub: engine: base URL: %w", err)
+	}
 	if cfg.LocalKeys == nil || cfg.KeySource == nil {
 		return nil, errors.New("pub: engine: LocalKeys and KeySource are required")
 	}
@@ -124,6 +133,7 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		Path:     cfg.InstanceActorPath,
 		Clock:    cfg.Clock,
 		Registry: cfg.Registry,
+		Schemes:  cfg.Schemes,
 	})
 	if err != nil {
 		return nil, err
@@ -179,7 +189,9 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		Registry:     cfg.Registry,
 		Limits:       cfg.Limits,
 		FetchBudget:  cfg.FetchBudget,
-		ExemptPaths:  []string{cfg.InstanceActorPath},
+		// Peers sign for our public URL, whatever terminates TLS in front.
+		Scheme:      origin.Scheme,
+		ExemptPaths: []string{cfg.InstanceActorPath},
 	})
 	if err != nil {
 		return nil, err

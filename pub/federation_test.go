@@ -1,16 +1,19 @@
 package pub_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/commonroom/commonroom/pub"
+	"github.com/commonroom/commonroom/pub/httpsig"
 	"github.com/commonroom/commonroom/pub/transport"
 )
 
@@ -196,5 +199,26 @@ func TestInstanceActorDocument(t *testing.T) {
 	}
 	if !again.Keys().RSA.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(ia.Keys().RSA.Public()) {
 		t.Error("instance actor keys changed on restart")
+	}
+}
+
+func TestBehindTLSTerminatingProxy(t *testing.T) {
+	clock := newFakeClock()
+	const public = "https://school.example"
+	h := newHome(t, clock, func(c *pub.Config) { c.BaseURL = public })
+	p := newPeer(t, "good.example")
+	alice := p.newActor("alice", clock)
+	for _, scheme := range []httpsig.Scheme{httpsig.Cavage, httpsig.RFC9421} {
+		t.Run(scheme.String(), func(t *testing.T) {
+			body := activity(alice.id+"/a/proxy-"+scheme.String(), "Follow", alice.id, public+"/users/bob")
+			req, _ := http.NewRequest(http.MethodPost, public+"/users/bob/inbox", bytes.NewReader(body))
+			alice.sign(scheme)(req, body)
+			// The proxy forwards over plain HTTP, keeping the Host.
+			loop, _ := url.Parse(h.base + "/users/bob/inbox")
+			req.URL, req.Host = loop, "school.example"
+			if got := h.do(req); got != http.StatusAccepted {
+				t.Fatalf("status %d, want 202; logs:\n%s", got, h.logs)
+			}
+		})
 	}
 }
