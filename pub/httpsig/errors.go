@@ -39,7 +39,8 @@ var (
 	// resolver's error is wrapped as well.
 	ErrKeyLookup = errors.New("httpsig: key lookup failed")
 
-	// ErrWeakKey: the resolved key is of an unsupported type or too small.
+	// ErrWeakKey: the resolved key is of an unsupported type, or too small or
+	// too large (RSA under Config.MinRSABits or over 8192 bits).
 	ErrWeakKey = errors.New("httpsig: unacceptable public key")
 
 	// ErrBadSignature: the cryptographic check failed; the message was not

@@ -129,3 +129,37 @@ func TestHugeHeadersRefused(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPublicKeys feeds remote key material (publicKeyPem and
+// publicKeyMultibase values) to the key parsers: no panics, errors wrap
+// ErrKeyFormat, and whatever parses re-encodes to the same key.
+func FuzzPublicKeys(f *testing.F) {
+	f.Add(testKeyRSAPublic)
+	f.Add(testKeyEd25519Public)
+	f.Add("z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp")
+	f.Add("z111")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, parse := range []func(string) (crypto.PublicKey, error){httpsig.ParsePublicKeyPEM, httpsig.ParseMultikey} {
+			k, err := parse(s)
+			if err != nil {
+				if !errors.Is(err, httpsig.ErrKeyFormat) {
+					t.Fatalf("unclassified error: %v", err)
+				}
+				continue
+			}
+			for _, enc := range []func(crypto.PublicKey) (string, error){httpsig.EncodePublicKeyPEM, httpsig.EncodeMultikey} {
+				text, err := enc(k)
+				if err != nil {
+					t.Fatalf("encode %T: %v", k, err)
+				}
+				back, err := httpsig.ParsePublicKeyPEM(text)
+				if strings.HasPrefix(text, "z") {
+					back, err = httpsig.ParseMultikey(text)
+				}
+				if err != nil || !back.(interface{ Equal(crypto.PublicKey) bool }).Equal(k) {
+					t.Fatalf("round trip of %T failed: %v", k, err)
+				}
+			}
+		}
+	})
+}

@@ -58,6 +58,10 @@ type Config struct {
 	SHA256Only bool
 }
 
+// maxRSABits bounds the cost of one verification: a remote party chooses
+// its key size, and verifying grows with it.
+const maxRSABits = 8192
+
 // DefaultConfig returns the configuration a zero Config stands for.
 func DefaultConfig() Config {
 	return Config{Window: time.Hour, MaxAge: 12 * time.Hour, Now: time.Now, MinRSABits: 2048}
@@ -436,6 +440,9 @@ func (v *Verifier) checkKey(pub crypto.PublicKey) error {
 		}
 		if k.N.BitLen() < v.cfg.MinRSABits {
 			return fmt.Errorf("%w: RSA key of %d bits, under %d", ErrWeakKey, k.N.BitLen(), v.cfg.MinRSABits)
+		}
+		if k.N.BitLen() > maxRSABits {
+			return fmt.Errorf("%w: RSA key of %d bits, over %d", ErrWeakKey, k.N.BitLen(), maxRSABits)
 		}
 	case ed25519.PublicKey:
 		if len(k) != ed25519.PublicKeySize {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/rsa"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"slices"
 	"strings"
@@ -427,6 +429,8 @@ func TestVerifyKeys(t *testing.T) {
 		{name: "ed25519 signature, RSA key", signWith: edPriv, resolve: &key.PublicKey, wantErr: httpsig.ErrBadSignature},
 		{name: "resolver error", signWith: key, keyErr: errUnknownKey, wantErr: httpsig.ErrKeyLookup},
 		{name: "unsupported key type", signWith: key, resolve: "not a key", wantErr: httpsig.ErrWeakKey},
+		{name: "RSA key over 8192 bits", signWith: key, resolve: &rsa.PublicKey{N: new(big.Int).Lsh(big.NewInt(1), 8200), E: 65537}, wantErr: httpsig.ErrWeakKey},
+		{name: "nil RSA key", signWith: key, resolve: (*rsa.PublicKey)(nil), wantErr: httpsig.ErrWeakKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
