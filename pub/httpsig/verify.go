@@ -310,13 +310,7 @@ func (v *Verifier) Verify(ctx context.Context, s *Signature, body []byte, resolv
 	if s == nil || resolve == nil {
 		return nil, fmt.Errorf("%w: Verify needs a parsed signature and a resolver", ErrMalformed)
 	}
-	if err := v.checkStrength(s, len(body) > 0); err != nil {
-		return nil, err
-	}
-	if err := v.checkTime(s); err != nil {
-		return nil, err
-	}
-	if err := v.checkDigests(s, body); err != nil {
+	if err := v.Check(s, body); err != nil {
 		return nil, err
 	}
 	pub, err := resolve(ctx, s.KeyID)
@@ -342,6 +336,23 @@ func (v *Verifier) Verify(ctx context.Context, s *Signature, body []byte, resolv
 		Nonce:      s.Nonce,
 		Tag:        s.Tag,
 	}, nil
+}
+
+// Check runs the checks of [Verifier.Verify] that need no key: strength
+// rules, time window and body digest, with the same errors. Verify runs them
+// itself; Check lets a caller whose key lookup has its own shape refuse a
+// request before starting it.
+func (v *Verifier) Check(s *Signature, body []byte) error {
+	if s == nil {
+		return fmt.Errorf("%w: Check needs a parsed signature", ErrMalformed)
+	}
+	if err := v.checkStrength(s, len(body) > 0); err != nil {
+		return err
+	}
+	if err := v.checkTime(s); err != nil {
+		return err
+	}
+	return v.checkDigests(s, body)
 }
 
 // bodyMethod reports whether requests with this method carry a body that

@@ -72,6 +72,13 @@ func runVerifyCases(t *testing.T, pub crypto.PublicKey, cases []verifyCase) {
 			if err == nil {
 				res, err = v.Verify(context.Background(), sig, body, keyFor(testKeyID, pub, &calls))
 			}
+			if sig != nil {
+				// Check agrees with Verify on every check that needs no key.
+				checkErr := v.Check(sig, body)
+				if (checkErr == nil) != (err == nil || calls > 0) {
+					t.Errorf("Check: %v, but Verify: %v after %d lookups", checkErr, err, calls)
+				}
+			}
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("want success, got %v", err)
