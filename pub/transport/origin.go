@@ -228,7 +228,7 @@ func ipv4Number(s string) (uint64, bool) {
 		base, s = 8, s[1:]
 	}
 	n, err := strconv.ParseUint(s, base, 64)
-	if err != nil || n > 1<<32-1 || strings.ContainsAny(s, "+-_") {
+	if err != nil || n > 1<<32-1 {
 		return 0, false
 	}
 	return n, true
