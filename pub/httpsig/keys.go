@@ -11,9 +11,9 @@ import (
 )
 
 // Multicodec prefixes (unsigned varints) used by FEP-521a Multikey values.
-var (
-	multicodecEd25519Pub = []byte{0xed, 0x01}
-	multicodecRSAPub     = []byte{0x85, 0x24}
+const (
+	multicodecEd25519Pub = "\xed\x01" // ed25519-pub, 0xed
+	multicodecRSAPub     = "\x85\x24" // rsa-pub, 0x1205
 )
 
 // maxMultibaseLen bounds the base58 decoding work; an RSA-4096 Multikey is
@@ -83,12 +83,12 @@ func ParseMultikey(s string) (crypto.PublicKey, error) {
 		return nil, err
 	}
 	switch {
-	case len(raw) >= 2 && raw[0] == multicodecEd25519Pub[0] && raw[1] == multicodecEd25519Pub[1]:
+	case strings.HasPrefix(string(raw), multicodecEd25519Pub):
 		if len(raw) != 2+ed25519.PublicKeySize {
 			return nil, fmt.Errorf("%w: ed25519 multikey has %d key bytes", ErrKeyFormat, len(raw)-2)
 		}
 		return ed25519.PublicKey(raw[2:]), nil
-	case len(raw) >= 2 && raw[0] == multicodecRSAPub[0] && raw[1] == multicodecRSAPub[1]:
+	case strings.HasPrefix(string(raw), multicodecRSAPub):
 		k, err := x509.ParsePKCS1PublicKey(raw[2:])
 		if err != nil {
 			return nil, fmt.Errorf("%w: rsa multikey: %w", ErrKeyFormat, err)

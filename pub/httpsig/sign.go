@@ -91,17 +91,16 @@ func (s *Signer) Sign(req *http.Request, body []byte, scheme Scheme) error {
 	return fmt.Errorf("httpsig: sign: unknown scheme %v", scheme)
 }
 
-var (
-	cavageGETHeaders  = []string{"(request-target)", "host", "date"}
-	cavagePOSTHeaders = []string{"(request-target)", "host", "date", "digest"}
-)
-
 func (s *Signer) signCavage(req *http.Request, m *message, body []byte, now time.Time) error {
+	// A request signed before under RFC 9421 (a retry with the other
+	// scheme) must not keep its Signature-Input, or it would be read as
+	// RFC 9421.
+	req.Header.Del("Signature-Input")
 	req.Header.Set("Date", now.UTC().Format(http.TimeFormat))
-	headers := cavageGETHeaders
+	headers := []string{"(request-target)", "host", "date"}
 	if bodyMethod(m.method) || len(body) > 0 {
 		req.Header.Set("Digest", DigestHeader(body))
-		headers = cavagePOSTHeaders
+		headers = append(headers, "digest")
 	}
 	p := cavageParams{headers: headers}
 	base, err := cavageBase(m, &p)
@@ -120,16 +119,14 @@ func (s *Signer) signCavage(req *http.Request, m *message, body []byte, now time
 	return nil
 }
 
-var (
-	components9421GET  = []sfItem{{val: bareItem{kind: kindString, s: "@method"}}, {val: bareItem{kind: kindString, s: "@target-uri"}}}
-	components9421POST = []sfItem{{val: bareItem{kind: kindString, s: "@method"}}, {val: bareItem{kind: kindString, s: "@target-uri"}}, {val: bareItem{kind: kindString, s: "content-digest"}}}
-)
+// component returns a covered-component identifier without parameters.
+func component(name string) sfItem { return sfItem{val: bareItem{kind: kindString, s: name}} }
 
 func (s *Signer) sign9421(req *http.Request, m *message, body []byte, now time.Time) error {
-	comps := components9421GET
+	comps := []sfItem{component("@method"), component("@target-uri")}
 	if bodyMethod(m.method) || len(body) > 0 {
 		req.Header.Set("Content-Digest", ContentDigestHeader(body))
-		comps = components9421POST
+		comps = append(comps, component("content-digest"))
 	}
 	alg := Ed25519
 	if s.rsa {

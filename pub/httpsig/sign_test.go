@@ -278,3 +278,34 @@ func TestNewSignerErrors(t *testing.T) {
 		t.Error("unknown scheme: want an error")
 	}
 }
+
+// TestSignRetryWithOtherScheme: a request signed under RFC 9421 and then,
+// after the host refused it, under draft-cavage, is read as draft-cavage.
+func TestSignRetryWithOtherScheme(t *testing.T) {
+	key := mustRSAFile(t, "rsa2048.pem")
+	s, err := httpsig.NewSigner(key, testKeyID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range [][2]httpsig.Scheme{{httpsig.RFC9421, httpsig.Cavage}, {httpsig.Cavage, httpsig.RFC9421}} {
+		req := newClientRequest(t, http.MethodPost, "https://remote.example/users/bob/inbox", "")
+		for _, scheme := range order {
+			req.Body = nil
+			if err := s.Sign(req, []byte(inboxBody), scheme); err != nil {
+				t.Fatal(err)
+			}
+		}
+		srv, body := onTheWire(t, req)
+		v := httpsig.NewVerifier(httpsig.Config{Scheme: "https"})
+		sig, err := v.Parse(srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sig.Scheme != order[1] {
+			t.Errorf("signed %v then %v, read as %v", order[0], order[1], sig.Scheme)
+		}
+		if _, err := v.Verify(t.Context(), sig, body, keyFor(testKeyID, &key.PublicKey, nil)); err != nil {
+			t.Errorf("signed %v then %v: %v", order[0], order[1], err)
+		}
+	}
+}
