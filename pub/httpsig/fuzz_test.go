@@ -163,3 +163,12 @@ func FuzzPublicKeys(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAcceptSignature: the Accept-Signature reader never panics.
+func FuzzAcceptSignature(f *testing.F) {
+	f.Add(`sig1=("@method" "@target-uri" "content-digest");keyid="k"`)
+	f.Add(`a, b=?0, c=(1 2.5 "x" tok :AA==:);p`)
+	f.Fuzz(func(t *testing.T, v string) {
+		_ = httpsig.AdvertisesRFC9421(http.Header{"Accept-Signature": {v}})
+	})
+}

@@ -1,6 +1,7 @@
 package httpsig
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,4 +163,17 @@ func (h *HostSchemes) Rejected(host string, scheme Scheme) {
 	case Cavage:
 		e.rejectedCavage = h.now()
 	}
+}
+
+// AdvertisesRFC9421 reports whether a response's headers ask for RFC 9421
+// signatures: an Accept-Signature field (RFC 9421 section 5) that parses as
+// a dictionary with at least one member. The delivery and fetch code call
+// [HostSchemes.Advertised] when it does.
+func AdvertisesRFC9421(h http.Header) bool {
+	v, ok, err := headerValue(h, "Accept-Signature")
+	if !ok || err != nil {
+		return false
+	}
+	members, err := parseDictionary(v)
+	return err == nil && len(members) > 0
 }

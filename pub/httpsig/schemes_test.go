@@ -2,6 +2,7 @@ package httpsig_test
 
 import (
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -99,6 +100,28 @@ func TestSchemeString(t *testing.T) {
 	for s, want := range map[httpsig.Scheme]string{httpsig.Cavage: "draft-cavage-12", httpsig.RFC9421: "rfc9421", 0: "unknown(0)"} {
 		if s.String() != want {
 			t.Errorf("%d: %q, want %q", s, s.String(), want)
+		}
+	}
+}
+
+func TestAdvertisesRFC9421(t *testing.T) {
+	tests := []struct {
+		value string // "" means no header
+		want  bool
+	}{
+		{"", false},
+		{`sig1=("@method" "@target-uri" "content-digest");keyid="https://a.example/k"`, true},
+		{`sig1=();alg="ed25519"`, true},
+		{`not a dictionary (`, false},
+		{` `, false},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		if tt.value != "" {
+			h.Set("Accept-Signature", tt.value)
+		}
+		if got := httpsig.AdvertisesRFC9421(h); got != tt.want {
+			t.Errorf("%q: %v, want %v", tt.value, got, tt.want)
 		}
 	}
 }
