@@ -64,7 +64,7 @@ func checkStable(t *testing.T, reg *streams.Registry, data []byte) {
 // round-trip stably.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
-	more, _ := filepath.Glob(filepath.Join("testdata", "spec", "*", "*.json"))
+	more, _ := filepath.Glob(filepath.Join("testdata", "as2", "*", "*.json"))
 	for _, p := range append(seeds, more...) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
