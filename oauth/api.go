@@ -1,0 +1,214 @@
+package oauth
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/go-oauth2/oauth2/v4"
+
+	"github.com/commonroom/commonroom/internal/errkind"
+	"github.com/commonroom/commonroom/internal/ids"
+)
+
+// appJSON is Mastodon's Application entity; the credential fields are set
+// only in the registration response (CredentialApplication).
+type appJSON struct {
+	ID                    string   `json:"id"`
+	Name                  string   `json:"name"`
+	Website               *string  `json:"website"`
+	Scopes                []string `json:"scopes"`
+	RedirectURI           string   `json:"redirect_uri"`
+	RedirectURIs          []string `json:"redirect_uris"`
+	ClientID              string   `json:"client_id,omitempty"`
+	ClientSecret          string   `json:"client_secret,omitempty"`
+	ClientSecretExpiresAt *int     `json:"client_secret_expires_at,omitempty"`
+}
+
+func appEntity(a *App) appJSON {
+	out := appJSON{
+		ID:           ids.Format(a.ID),
+		Name:         a.Name,
+		Scopes:       a.ScopeList(),
+		RedirectURI:  a.RedirectURIs,
+		RedirectURIs: a.RedirectURIList(),
+	}
+	if a.Website != "" {
+		out.Website = &a.Website
+	}
+	return out
+}
+
+// registerApp is POST /api/v1/apps: client_name, redirect_uris (one string
+// of whitespace-separated URIs, or an array), scopes, website; JSON or
+// form. Errors are Mastodon's {"error": "..."}: 422 for invalid fields,
+// 400 for a malformed body, 413 for an oversized one.
+func (h *Handler) registerApp(w http.ResponseWriter, r *http.Request) {
+	p, err := readParams(w, r, h.svc.cfg.MaxBodyBytes)
+	if err != nil {
+		status, msg := h.statusOf(r, err)
+		mastodonError(w, status, msg)
+		return
+	}
+	var uris []string
+	for _, key := range []string{"redirect_uris", "redirect_uris[]"} {
+		for _, v := range p[key] {
+			uris = append(uris, strings.Fields(v)...)
+		}
+	}
+	na := NewApp{Name: p.Get("client_name"), Website: p.Get("website"), RedirectURIs: uris, Scopes: p.Get("scopes")}
+	app, secret, err := h.svc.RegisterApp(r.Context(), na)
+	if err != nil {
+		status, msg := h.statusOf(r, err)
+		mastodonError(w, status, msg)
+		return
+	}
+	out := appEntity(app)
+	zero := 0
+	out.ClientID, out.ClientSecret, out.ClientSecretExpiresAt = app.ClientID, secret, &zero
+	writeJSON(w, http.StatusOK, out)
+}
+
+// verifyCredentials is GET /api/v1/apps/verify_credentials: the app of
+// any valid token.
+func (h *Handler) verifyCredentials(w http.ResponseWriter, r *http.Request) {
+	app, err := h.svc.appByClientID(r.Context(), AuthFrom(r.Context()).ClientID)
+	if err != nil {
+		status, msg := h.statusOf(r, err)
+		mastodonError(w, status, msg)
+		return
+	}
+	writeJSON(w, http.StatusOK, appEntity(app))
+}
+
+// token is POST /oauth/token, with a JSON or form body. The client is
+// authenticated here first (HTTP Basic or client_id and client_secret),
+// then go-oauth2 runs the grant.
+func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
+	p, err := readParams(w, r, h.svc.cfg.MaxBodyBytes)
+	if err != nil {
+		status, msg := h.statusOf(r, err)
+		oauthError(w, status, "invalid_request", msg)
+		return
+	}
+	r.PostForm, r.Form = p, p
+	switch gt := p.Get("grant_type"); gt {
+	case "":
+		oauthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
+		return
+	case string(oauth2.AuthorizationCode), string(oauth2.ClientCredentials), string(oauth2.Refreshing):
+	case string(oauth2.PasswordCredentials):
+		if !h.svc.cfg.PasswordGrant {
+			oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "the password grant is disabled on this server")
+			return
+		}
+		if h.loginLimit.OnLimit(w, r, h.ipKey(r)) {
+			oauthError(w, http.StatusTooManyRequests, "slow_down", "too many sign-in attempts; try again later")
+			return
+		}
+	default:
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code, client_credentials or refresh_token")
+		return
+	}
+	clientID, secret, err := clientCredentials(r)
+	if err != nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	app, err := h.svc.appByClientID(r.Context(), clientID)
+	if err != nil && errkind.Of(err) != errkind.NotFound {
+		h.statusOf(r, err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
+		return
+	}
+	if app == nil || !app.CheckSecret(secret) {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if p.Get("grant_type") == string(oauth2.Refreshing) {
+		// go-oauth2 does not check that a refresh token belongs to the
+		// client presenting it.
+		row, err := tokenStore{h.svc}.loadToken(r.Context(), "refresh_hash", p.Get("refresh_token"))
+		if err != nil {
+			h.statusOf(r, err)
+			oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
+			return
+		}
+		if row != nil && row.AppID != app.ID {
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token was issued to another client")
+			return
+		}
+	}
+	if err := h.svc.srv.HandleTokenRequest(w, r); err != nil {
+		h.log.ErrorContext(r.Context(), "oauth: write token response", "err", err)
+	}
+}
+
+// revoke is POST /oauth/revoke (RFC 7009): the authenticated client
+// revokes one of its access or refresh tokens. Unknown tokens succeed.
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	p, err := readParams(w, r, h.svc.cfg.MaxBodyBytes)
+	if err != nil {
+		status, msg := h.statusOf(r, err)
+		oauthError(w, status, "invalid_request", msg)
+		return
+	}
+	r.PostForm, r.Form = p, p
+	clientID, secret, err := clientCredentials(r)
+	if err != nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	app, err := h.svc.appByClientID(r.Context(), clientID)
+	if err != nil && errkind.Of(err) != errkind.NotFound {
+		h.statusOf(r, err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
+		return
+	}
+	if app == nil || !app.CheckSecret(secret) {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	token := p.Get("token")
+	if token == "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "token is required")
+		return
+	}
+	if err := h.svc.RevokeToken(r.Context(), clientID, token); err != nil {
+		if errkind.Of(err) == errkind.Forbidden {
+			oauthError(w, http.StatusForbidden, "unauthorized_client", errkind.Message(err))
+			return
+		}
+		h.statusOf(r, err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// metadata is GET /.well-known/oauth-authorization-server (RFC 8414).
+func (h *Handler) metadata(w http.ResponseWriter, r *http.Request) {
+	cfg := h.svc.cfg
+	grants := []string{"authorization_code", "client_credentials", "refresh_token"}
+	if cfg.PasswordGrant {
+		grants = append(grants, "password")
+	}
+	doc := map[string]any{
+		"issuer":                                     cfg.Issuer,
+		"authorization_endpoint":                     cfg.Issuer + "/oauth/authorize",
+		"token_endpoint":                             cfg.Issuer + "/oauth/token",
+		"revocation_endpoint":                        cfg.Issuer + "/oauth/revoke",
+		"app_registration_endpoint":                  cfg.Issuer + "/api/v1/apps",
+		"scopes_supported":                           AllScopes(),
+		"response_types_supported":                   []string{"code"},
+		"response_modes_supported":                   []string{"query"},
+		"grant_types_supported":                      grants,
+		"code_challenge_methods_supported":           []string{"S256"},
+		"token_endpoint_auth_methods_supported":      []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+	}
+	if cfg.ServiceDocumentation != "" {
+		doc["service_documentation"] = cfg.ServiceDocumentation
+	}
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	writeJSON(w, http.StatusOK, doc)
+}
