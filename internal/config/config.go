@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/commonroom/commonroom/internal/db"
 )
@@ -46,7 +48,29 @@ type Config struct {
 	LogLevel slog.Level
 	// LogFormat is "text" or "json".
 	LogFormat string
+
+	// AuthorizedFetch makes actor and object documents answer only signed
+	// GETs (Mastodon's secure mode). The instance actor is always served
+	// unsigned.
+	AuthorizedFetch bool
+	// OpenRegistrations says, in NodeInfo, whether anyone may sign up.
+	OpenRegistrations bool
+	// InstanceName and InstanceDescription describe the server in NodeInfo
+	// (nodeName, nodeDescription); empty ones are left out.
+	InstanceName        string
+	InstanceDescription string
+	// DeliveryConcurrency is the most outgoing deliveries in flight at once;
+	// DeliveryPerHost the most to one remote host.
+	DeliveryConcurrency int
+	DeliveryPerHost     int
 }
+
+// Bounds on the federation settings.
+const (
+	MaxDeliveryConcurrency       = 1024
+	MaxInstanceNameLength        = 100
+	MaxInstanceDescriptionLength = 1000
+)
 
 // DefaultConfig returns the configuration used when nothing is set: listen on
 // 127.0.0.1:8080, public host localhost:8080, data in ./data.
@@ -58,6 +82,9 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        slog.LevelInfo,
 		LogFormat:       "text",
+
+		DeliveryConcurrency: 64,
+		DeliveryPerHost:     4,
 	}
 }
 
@@ -126,7 +153,41 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return &Error{Key: "log_format", Value: c.LogFormat, Reason: `want "text" or "json"`}
 	}
+	if reason := checkText(c.InstanceName, MaxInstanceNameLength, false); reason != "" {
+		return &Error{Key: "instance_name", Value: c.InstanceName, Reason: reason}
+	}
+	if reason := checkText(c.InstanceDescription, MaxInstanceDescriptionLength, true); reason != "" {
+		return &Error{Key: "instance_description", Value: c.InstanceDescription, Reason: reason}
+	}
+	if c.DeliveryConcurrency < 1 || c.DeliveryConcurrency > MaxDeliveryConcurrency {
+		return &Error{Key: "delivery_concurrency", Value: strconv.Itoa(c.DeliveryConcurrency),
+			Reason: fmt.Sprintf("must be from 1 to %d", MaxDeliveryConcurrency)}
+	}
+	if c.DeliveryPerHost < 1 || c.DeliveryPerHost > c.DeliveryConcurrency {
+		return &Error{Key: "delivery_per_host", Value: strconv.Itoa(c.DeliveryPerHost),
+			Reason: fmt.Sprintf("must be from 1 to delivery_concurrency (%d)", c.DeliveryConcurrency)}
+	}
 	return nil
+}
+
+// checkText checks a free-text setting: valid UTF-8, at most max
+// characters, no control characters (but line breaks where multiline).
+func checkText(s string, max int, multiline bool) string {
+	if !utf8.ValidString(s) {
+		return "not valid UTF-8"
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return fmt.Sprintf("longer than %d characters", max)
+	}
+	for _, r := range s {
+		if multiline && (r == '\n' || r == '\r') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return "contains a control character"
+		}
+	}
+	return ""
 }
 
 func checkListenAddr(addr string) string {

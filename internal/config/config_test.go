@@ -131,6 +131,18 @@ func TestBadValues(t *testing.T) {
 		{"bad toml syntax", nil, nil, "c.toml:\naddr = \n", `config: `},
 		{"unknown extension", nil, nil, "c.ini:\naddr=x\n", `unknown file type ".ini"`},
 		{"missing file", []string{"--config", "/nonexistent/c.toml"}, nil, "", `config: open /nonexistent/c.toml`},
+		{"bad authorized_fetch", nil, env{"COMMONROOM_AUTHORIZED_FETCH": "sometimes"}, "", `config: authorized_fetch "sometimes" (env COMMONROOM_AUTHORIZED_FETCH): want true or false`},
+		{"bad open_registrations in file", nil, nil, "c.toml:\nopen_registrations = \"perhaps\"\n", `config: open_registrations "perhaps" (file `},
+		{"delivery_concurrency not a number", []string{"--delivery-concurrency", "many"}, nil, "", `config: delivery_concurrency "many" (flag --delivery-concurrency): want a whole number`},
+		{"delivery_concurrency zero", []string{"--delivery-concurrency", "0"}, nil, "", `config: delivery_concurrency "0": must be from 1 to 1024`},
+		{"delivery_concurrency too high", nil, env{"COMMONROOM_DELIVERY_CONCURRENCY": "5000"}, "", `config: delivery_concurrency "5000": must be from 1 to 1024`},
+		{"delivery_per_host above concurrency", []string{"--delivery-concurrency", "8", "--delivery-per-host", "9"}, nil, "", `config: delivery_per_host "9": must be from 1 to delivery_concurrency (8)`},
+		{"delivery_per_host negative", []string{"--delivery-per-host", "-1"}, nil, "", `config: delivery_per_host "-1": must be from 1`},
+		{"delivery_per_host as a float in file", nil, nil, "c.toml:\ndelivery_per_host = 2.5\n", `config: delivery_per_host "2.5" (file `},
+		{"int for a string key in file", nil, nil, "c.yaml:\ninstance_name: 12\n", `config: instance_name "12" (file `},
+		{"instance_name too long", []string{"--instance-name", strings.Repeat("n", 101)}, nil, "", `config: instance_name "nnn`},
+		{"instance_name with a newline", []string{"--instance-name", "a\nb"}, nil, "", `contains a control character`},
+		{"instance_description with a NUL", nil, env{"COMMONROOM_INSTANCE_DESCRIPTION": "a\x00b"}, "", `config: instance_description "a\x00b": contains a control character`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,6 +159,53 @@ func TestBadValues(t *testing.T) {
 				t.Errorf("error %q, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestFederationSettings(t *testing.T) {
+	toml := MustWrite(t, "c.toml", `
+authorized_fetch = true
+open_registrations = true
+instance_name = "Maple School"
+instance_description = """
+Teachers of the Maple district.
+Sharing lesson plans."""
+delivery_concurrency = 16
+delivery_per_host = 2
+`)
+	yml := MustWrite(t, "c.yaml", "authorized_fetch: true\nopen_registrations: true\ninstance_name: Maple School\n"+
+		"instance_description: |-\n  Teachers of the Maple district.\n  Sharing lesson plans.\ndelivery_concurrency: 16\ndelivery_per_host: 2\n")
+	want := func(c config.Config) bool {
+		return c.AuthorizedFetch && c.OpenRegistrations && c.InstanceName == "Maple School" &&
+			c.InstanceDescription == "Teachers of the Maple district.\nSharing lesson plans." &&
+			c.DeliveryConcurrency == 16 && c.DeliveryPerHost == 2
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  env
+	}{
+		{"toml", []string{"--config", toml}, nil},
+		{"yaml", []string{"--config", yml}, nil},
+		{"env", nil, env{
+			"COMMONROOM_AUTHORIZED_FETCH": "true", "COMMONROOM_OPEN_REGISTRATIONS": "1",
+			"COMMONROOM_INSTANCE_NAME": "Maple School", "COMMONROOM_INSTANCE_DESCRIPTION": "Teachers of the Maple district.\nSharing lesson plans.",
+			"COMMONROOM_DELIVERY_CONCURRENCY": "16", "COMMONROOM_DELIVERY_PER_HOST": "2",
+		}},
+		{"flags", []string{"--authorized-fetch", "--open-registrations", "--instance-name", "Maple School",
+			"--instance-description", "Teachers of the Maple district.\nSharing lesson plans.",
+			"--delivery-concurrency", "16", "--delivery-per-host", "2"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if cfg := MustLoad(t, tt.args, tt.env); !want(cfg) {
+				t.Errorf("got %+v", cfg)
+			}
+		})
+	}
+	def := config.DefaultConfig()
+	if def.AuthorizedFetch || def.OpenRegistrations || def.DeliveryConcurrency != 64 || def.DeliveryPerHost != 4 {
+		t.Errorf("federation defaults = %+v", def)
 	}
 }
 

@@ -30,7 +30,8 @@ const EnvConfig = EnvPrefix + "CONFIG"
 type Field struct {
 	Key    string
 	Usage  string
-	isBool bool
+	isBool bool // a flag without a value means true; files may give a boolean
+	isInt  bool // files may give an integer
 	get    func(Config) string
 	set    func(*Config, string) error
 }
@@ -59,16 +60,8 @@ func Fields() []Field {
 		{Key: "db", Usage: "database: sqlite:PATH, sqlite::memory: or a postgres:// DSN (empty: DATA_DIR/commonroom.db)",
 			get: func(c Config) string { return c.DB },
 			set: func(c *Config, v string) error { c.DB = v; return nil }},
-		{Key: "insecure_http", Usage: "federate over http and allow loopback/private peers (tests and demos only)", isBool: true,
-			get: func(c Config) string { return strconv.FormatBool(c.InsecureHTTP) },
-			set: func(c *Config, v string) error {
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					return fmt.Errorf("want true or false")
-				}
-				c.InsecureHTTP = b
-				return nil
-			}},
+		boolField("insecure_http", "federate over http and allow loopback/private peers (tests and demos only)",
+			func(c *Config) *bool { return &c.InsecureHTTP }),
 		{Key: "shutdown_timeout", Usage: "how long a stopping server waits for in-flight requests",
 			get: func(c Config) string { return c.ShutdownTimeout.String() },
 			set: func(c *Config, v string) error {
@@ -92,7 +85,50 @@ func Fields() []Field {
 		{Key: "log_format", Usage: "log format: text or json",
 			get: func(c Config) string { return c.LogFormat },
 			set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
+		boolField("authorized_fetch", "require signed GETs for actor and object documents (the instance actor stays public)",
+			func(c *Config) *bool { return &c.AuthorizedFetch }),
+		boolField("open_registrations", "tell NodeInfo that anyone may sign up",
+			func(c *Config) *bool { return &c.OpenRegistrations }),
+		{Key: "instance_name", Usage: "the server's name in NodeInfo (nodeName)",
+			get: func(c Config) string { return c.InstanceName },
+			set: func(c *Config, v string) error { c.InstanceName = v; return nil }},
+		{Key: "instance_description", Usage: "the server's description in NodeInfo (nodeDescription)",
+			get: func(c Config) string { return c.InstanceDescription },
+			set: func(c *Config, v string) error { c.InstanceDescription = v; return nil }},
+		intField("delivery_concurrency", "most outgoing deliveries in flight at once",
+			func(c *Config) *int { return &c.DeliveryConcurrency }),
+		intField("delivery_per_host", "most outgoing deliveries in flight to one remote host",
+			func(c *Config) *int { return &c.DeliveryPerHost }),
 	}
+}
+
+// boolField is a true/false setting stored at *p(c).
+func boolField(key, usage string, p func(*Config) *bool) Field {
+	return Field{Key: key, Usage: usage, isBool: true,
+		get: func(c Config) string { return strconv.FormatBool(*p(&c)) },
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false")
+			}
+			*p(c) = b
+			return nil
+		}}
+}
+
+// intField is a whole-number setting stored at *p(c); Validate checks its
+// range.
+func intField(key, usage string, p func(*Config) *int) Field {
+	return Field{Key: key, Usage: usage, isInt: true,
+		get: func(c Config) string { return strconv.Itoa(*p(&c)) },
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("want a whole number")
+			}
+			*p(c) = n
+			return nil
+		}}
 }
 
 // Flags are the configuration flags bound to a flag.FlagSet.
@@ -230,6 +266,11 @@ func LoadFile(path string, cfg *Config) error {
 				return &Error{Key: k, Value: fmt.Sprint(v), Source: source, Reason: "want a string"}
 			}
 			text = strconv.FormatBool(v)
+		case int64, int, uint64:
+			if !field.isInt {
+				return &Error{Key: k, Value: fmt.Sprint(v), Source: source, Reason: "want a string"}
+			}
+			text = fmt.Sprint(v)
 		default:
 			return &Error{Key: k, Value: fmt.Sprint(v), Source: source, Reason: fmt.Sprintf("want a string, not %T", v)}
 		}
