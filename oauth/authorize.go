@@ -110,22 +110,23 @@ func (req *authRequest) hidden() []hiddenField {
 	return out
 }
 
-// redirectTo sends the browser to the app's redirect URI with params added
-// to its query, keeping the registered URI's own query.
+// redirectTo sends the browser to the app's redirect URI with params (and
+// the state) appended to its query.
 func (h *Handler) redirectTo(w http.ResponseWriter, r *http.Request, req *authRequest, params url.Values) {
 	u, err := url.Parse(req.redirectURI)
 	if err != nil {
 		h.internalError(w, r, fmt.Errorf("registered redirect URI does not parse: %w", err))
 		return
 	}
-	q := u.Query()
-	for k, v := range params {
-		q[k] = v
-	}
 	if req.state != "" {
-		q.Set("state", req.state)
+		params.Set("state", req.state)
 	}
-	u.RawQuery = q.Encode()
+	// The registered query stays as registered; ours is appended.
+	if u.RawQuery != "" {
+		u.RawQuery += "&" + params.Encode()
+	} else {
+		u.RawQuery = params.Encode()
+	}
 	w.Header().Set("Location", u.String())
 	w.WriteHeader(http.StatusFound)
 }
