@@ -67,7 +67,7 @@ func benchPool(b *testing.B, d bunstoretest.Database, key crypto.Signer, obs del
 		b.Fatal(err)
 	}
 	signers := delivery.SignerSourceFunc(func(ctx context.Context, keyID string) (delivery.Signer, error) {
-		return delivery.HTTPSigSigner{Signer: signer}, nil
+		return delivery.NewHTTPSigSigner(signer, nil), nil
 	})
 	p, err := delivery.New(cfg, store, mustSender(b, time.Now, 0), signers)
 	if err != nil {

@@ -65,7 +65,7 @@ func Example() {
 		if id != keyID {
 			return nil, fmt.Errorf("%w: no key %s", delivery.ErrPermanent, id)
 		}
-		return delivery.HTTPSigSigner{Signer: alice}, nil
+		return delivery.NewHTTPSigSigner(alice, nil), nil
 	})
 
 	pool, err := delivery.New(delivery.DefaultConfig(), bunstore.New(db), delivery.TransportSender{Client: client}, signers)

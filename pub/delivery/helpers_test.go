@@ -84,7 +84,7 @@ func httpsigSource(tb testing.TB, now func() time.Time) delivery.SignerSource {
 		if keyID != testKeyID {
 			return nil, delivery.ErrPermanent
 		}
-		return delivery.HTTPSigSigner{Signer: s}, nil
+		return delivery.NewHTTPSigSigner(s, nil), nil
 	})
 }
 

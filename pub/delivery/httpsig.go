@@ -3,29 +3,79 @@ package delivery
 import (
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/commonroom/commonroom/pub/httpsig"
 )
 
-// HTTPSigSigner is a [Signer] over a pub/httpsig key: it signs with the scheme
-// Schemes prefers for the request's host (draft-cavage when Schemes is nil
-// or knows nothing of the host). A [SignerSource] returns one per local key.
-// It is safe for concurrent use.
-type HTTPSigSigner struct {
-	Signer  *httpsig.Signer
-	Schemes *httpsig.HostSchemes
+// SendReporter is implemented by signers that learn from the answers to the
+// requests they signed. After each send the Pool calls ReportSend on the
+// signer it used, with the final status (0 when no response arrived).
+type SendReporter interface {
+	ReportSend(status int)
 }
 
-var _ Signer = HTTPSigSigner{}
+// HTTPSigSigner is a [Signer] over a pub/httpsig key that signs with the
+// scheme Schemes prefers for the request's host (draft-cavage when Schemes
+// is nil or knows nothing of the host), and reports back to Schemes which
+// scheme the host accepted (a 2xx answer) or refused (a 401).
+//
+// It remembers the last request it signed, so a [SignerSource] should return
+// a new one for each call ([NewHTTPSigSigner] is cheap); it is safe for
+// concurrent use, but reports from concurrent sends through one signer may
+// be attributed to the wrong request.
+type HTTPSigSigner struct {
+	signer  *httpsig.Signer
+	schemes *httpsig.HostSchemes
+
+	mu     sync.Mutex
+	host   string
+	scheme httpsig.Scheme
+}
+
+var (
+	_ Signer       = (*HTTPSigSigner)(nil)
+	_ SendReporter = (*HTTPSigSigner)(nil)
+)
+
+// NewHTTPSigSigner returns a signer for key; schemes may be nil.
+func NewHTTPSigSigner(key *httpsig.Signer, schemes *httpsig.HostSchemes) *HTTPSigSigner {
+	return &HTTPSigSigner{signer: key, schemes: schemes}
+}
 
 // SignRequest signs req and body.
-func (s HTTPSigSigner) SignRequest(req *http.Request, body []byte) error {
-	if s.Signer == nil {
+func (s *HTTPSigSigner) SignRequest(req *http.Request, body []byte) error {
+	if s.signer == nil {
 		return errors.New("delivery: HTTPSigSigner without a key")
 	}
 	scheme := httpsig.Cavage
-	if s.Schemes != nil {
-		scheme = s.Schemes.Preferred(req.URL.Host)
+	if s.schemes != nil {
+		scheme = s.schemes.Preferred(req.URL.Host)
 	}
-	return s.Signer.Sign(req, body, scheme)
+	if err := s.signer.Sign(req, body, scheme); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.host, s.scheme = req.URL.Host, scheme
+	s.mu.Unlock()
+	return nil
+}
+
+// ReportSend records the outcome of the last signed request in Schemes: a
+// 2xx means the host accepted the scheme, a 401 that it refused it (the next
+// attempt tries the other one).
+func (s *HTTPSigSigner) ReportSend(status int) {
+	if s.schemes == nil {
+		return
+	}
+	s.mu.Lock()
+	host, scheme := s.host, s.scheme
+	s.mu.Unlock()
+	switch {
+	case host == "":
+	case status >= 200 && status <= 299:
+		s.schemes.Accepted(host, scheme)
+	case status == http.StatusUnauthorized:
+		s.schemes.Rejected(host, scheme)
+	}
 }

@@ -353,6 +353,9 @@ func (p *Pool) deliver(ctx context.Context, j Job) {
 	sctx, cancel := context.WithTimeout(ctx, p.cfg.SendTimeout)
 	resp, err := p.sender.Send(sctx, j.InboxURL, j.Body, signer)
 	cancel()
+	if r, ok := signer.(SendReporter); ok {
+		r.ReportSend(resp.StatusCode)
+	}
 	now := p.cfg.Now()
 	ev.Duration, ev.Age, ev.StatusCode = now.Sub(start), now.Sub(j.CreatedAt), resp.StatusCode
 
