@@ -176,7 +176,7 @@ func (p *Pool) Run(ctx context.Context) error {
 			}
 			claimed = n
 		}
-		if claimed > 0 && claimed == free {
+		if inflight >= p.cfg.Concurrency {
 			// Every slot is taken; wait for one to free up.
 			select {
 			case <-done:
@@ -184,6 +184,11 @@ func (p *Pool) Run(ctx context.Context) error {
 			case <-ctx.Done():
 			}
 			inflight -= drain(done)
+			continue
+		}
+		if claimed > 0 && claimed == free {
+			// A full batch, yet free slots (some jobs were skipped): more
+			// may be due at once.
 			continue
 		}
 		// Fewer due jobs than free slots: look again when a send ends

@@ -170,3 +170,50 @@ func TestGracefulStop(t *testing.T) {
 		}
 	})
 }
+
+// TestRunSkipsUnavailableHost: a full batch of jobs for an unavailable host
+// is skipped, and Run goes straight on to the next due jobs.
+func TestRunSkipsUnavailableHost(t *testing.T) {
+	bunstoretest.ForEach(t, func(t *testing.T, d bunstoretest.Database) {
+		live := newReceiver(t, nil)
+		dead := newReceiver(t, nil)
+		p, store := newRunPool(t, d, "skipper", func(c *delivery.Config) {
+			c.Concurrency, c.MaxPerHost = 2, 2
+			c.PollInterval = time.Hour // only a busy loop may find the live job
+		})
+		deadHost := mustHost(t, dead.inbox())
+		now := time.Now()
+		for day := 6; day >= 0; day-- {
+			if _, _, err := store.RecordFailure(context.Background(), deadHost, now.Add(-time.Duration(day)*24*time.Hour), 7); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var all []delivery.Job
+		for i := range 9 {
+			all = append(all, mustJob(t, dead.inbox(), i))
+		}
+		all = append(all, mustJob(t, live.inbox(), 100))
+		if err := p.Enqueue(context.Background(), all...); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		waitFor(t, "the live host's delivery", 30*time.Second, func() bool {
+			_, got, _ := live.counts()
+			return got[activityID(100)] == 1
+		})
+		cancel()
+		<-done
+		if hits, _, _ := dead.counts(); hits != 0 {
+			t.Fatalf("unavailable host got %d requests", hits)
+		}
+		s, err := p.Stats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Count(delivery.Skipped) != 9 || s.Queue.Pending != 0 {
+			t.Fatalf("skipped %d, pending %d", s.Count(delivery.Skipped), s.Queue.Pending)
+		}
+	})
+}
