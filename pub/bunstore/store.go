@@ -300,6 +300,8 @@ unavailable_since = NULL, last_success_at = excluded.last_success_at`, j.Host, f
 
 // Reschedule implements [delivery.Queue].
 func (s *Store) Reschedule(ctx context.Context, j delivery.Job, at time.Time, lastError string) error {
+	// PostgreSQL text holds neither invalid UTF-8 nor NUL.
+	lastError = strings.ReplaceAll(strings.ToValidUTF8(lastError, "\uFFFD"), "\x00", "")
 	args := append([]any{ms(at), j.Attempts, lastError}, fenceArgs(j)...)
 	res, err := s.db.NewRaw("UPDATE delivery_jobs SET next_attempt_at = ?, attempts = ?, last_error = ?, lease_owner = NULL WHERE "+fence, args...).Exec(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -418,10 +419,13 @@ func (p *Pool) retry(ctx context.Context, log *slog.Logger, j Job, ev Event, res
 		return
 	}
 	at := now.Add(p.cfg.retryDelay(j.Attempts, resp))
+	// Stored as text: valid UTF-8 without NUL (PostgreSQL refuses both),
+	// and bounded.
 	msg := ev.Err.Error()
 	if len(msg) > 1000 {
 		msg = msg[:1000]
 	}
+	msg = strings.ReplaceAll(strings.ToValidUTF8(msg, ""), "\x00", "")
 	if err := p.queue.Reschedule(ctx, j, at, msg); err != nil {
 		log.WarnContext(ctx, "rescheduling delivery", "err", err)
 	}
