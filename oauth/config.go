@@ -52,10 +52,13 @@ type Config struct {
 	// gets 429 with Retry-After.
 	LoginLimit  int
 	LoginWindow time.Duration
-	// SignUpLimit sign-ups per SignUpWindow are allowed for one email
-	// address, and as many again from one IP address.
-	SignUpLimit  int
-	SignUpWindow time.Duration
+	// SignUpLimit sign-up attempts per SignUpWindow are allowed for one
+	// email address (the endpoint would send it mail), and SignUpIPLimit
+	// from one IP address (IPv6: one /64). The IP limit is higher: a whole
+	// class may sign up from one school network.
+	SignUpLimit   int
+	SignUpIPLimit int
+	SignUpWindow  time.Duration
 	// MaxBodyBytes caps request bodies of every endpoint of the package.
 	MaxBodyBytes int64
 	// QueryToken lets Middleware also read the token from an access_token
@@ -70,7 +73,8 @@ type Config struct {
 // DefaultConfig returns the production defaults for a server at issuer:
 // open registration, 10-minute codes, tokens that do not expire, 30-day
 // sessions, no password grant, 25 sign-in attempts per 5 minutes per IP,
-// 5 sign-ups per hour per address, 64 KiB bodies.
+// 5 sign-up attempts per hour per email address and 100 per IP address,
+// 64 KiB bodies.
 func DefaultConfig(issuer string) Config {
 	return Config{
 		Issuer:               issuer,
@@ -80,6 +84,7 @@ func DefaultConfig(issuer string) Config {
 		LoginLimit:           25,
 		LoginWindow:          5 * time.Minute,
 		SignUpLimit:          5,
+		SignUpIPLimit:        100,
 		SignUpWindow:         time.Hour,
 		MaxBodyBytes:         64 << 10,
 		ServiceDocumentation: "https://docs.joinmastodon.org/client/intro/",
@@ -104,7 +109,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("oauth: token lifetimes must not be negative")
 	case c.LoginLimit <= 0 || c.LoginWindow <= 0:
 		return fmt.Errorf("oauth: login limit and window must be positive")
-	case c.SignUpLimit <= 0 || c.SignUpWindow <= 0:
+	case c.SignUpLimit <= 0 || c.SignUpIPLimit <= 0 || c.SignUpWindow <= 0:
 		return fmt.Errorf("oauth: sign-up limit and window must be positive")
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("oauth: body limit must be positive")

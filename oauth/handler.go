@@ -35,7 +35,8 @@ type Handler struct {
 	pages       map[string]*template.Template
 	clientIP    func(*http.Request) string
 	loginLimit  *httprate.RateLimiter
-	signUpLimit *httprate.RateLimiter
+	signUpLimit *httprate.RateLimiter // per email address
+	signUpIP    *httprate.RateLimiter
 	csrf        *http.CrossOriginProtection
 }
 
@@ -67,6 +68,7 @@ func NewHandler(svc *Service, opts HandlerOptions) (*Handler, error) {
 	// guessing and sign-up floods from one address.
 	h.loginLimit = httprate.NewRateLimiter(cfg.LoginLimit, cfg.LoginWindow)
 	h.signUpLimit = httprate.NewRateLimiter(cfg.SignUpLimit, cfg.SignUpWindow)
+	h.signUpIP = httprate.NewRateLimiter(cfg.SignUpIPLimit, cfg.SignUpWindow)
 	h.csrf = http.NewCrossOriginProtection()
 	h.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.renderMessage(w, r, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was ignored.")

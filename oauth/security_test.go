@@ -450,7 +450,7 @@ func TestSecurity31_LoginThrottle(t *testing.T) {
 // address (whatever the IP) and per IP address.
 func TestSecurity31_SignUpThrottle(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *bun.DB) {
-		e := newEnv(t, db, func(c *oauth.Config) { c.SignUpLimit = 3 })
+		e := newEnv(t, db, func(c *oauth.Config) { c.SignUpLimit, c.SignUpIPLimit = 3, 4 })
 		c := e.browser()
 		token := csrfOf(t, e.get(c, "/oauth/sign_up").Body)
 		signUp := func(ip, username, email string) response {
@@ -465,7 +465,7 @@ func TestSecurity31_SignUpThrottle(t *testing.T) {
 		if r.Header.Get("Retry-After") == "" {
 			t.Fatal("no Retry-After")
 		}
-		for i := 0; i < 3; i++ {
+		for i := 0; i < 4; i++ {
 			wantStatus(t, signUp("203.0.113.5", "carol", fmt.Sprintf("carol%d@school.example", i)), http.StatusUnprocessableEntity)
 		}
 		wantStatus(t, signUp("203.0.113.5", "carol", "carol9@school.example"), http.StatusTooManyRequests)
