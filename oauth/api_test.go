@@ -398,3 +398,26 @@ func TestIssueToken(t *testing.T) {
 		}
 	})
 }
+
+func TestPrune(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db, func(c *oauth.Config) { c.AccessTokenTTL = time.Hour })
+		ctx := context.Background()
+		a := e.registerApp("read")
+		c := e.signedInBrowser("ada")
+		codeFrom(t, e.authorize(c, authParams(a, "read"), "approve"))
+		cc := e.postForm(nil, "/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {a.ID}, "client_secret": {a.Secret}})
+		wantStatus(t, cc, http.StatusOK)
+		if n, err := e.svc.Prune(ctx); err != nil || n != 0 {
+			t.Fatalf("Prune = %d, %v before anything expired", n, err)
+		}
+		e.clock.Advance(31 * 24 * time.Hour)
+		n, err := e.svc.Prune(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 3 { // the code, the session, the app token
+			t.Fatalf("pruned %d rows, want 3", n)
+		}
+	})
+}
