@@ -16,6 +16,7 @@ import (
 
 	"github.com/commonroom/commonroom/internal/cli"
 	"github.com/commonroom/commonroom/internal/dbtest"
+	"github.com/commonroom/commonroom/internal/federation"
 	"github.com/commonroom/commonroom/internal/server"
 )
 
@@ -44,6 +45,9 @@ type Instance struct {
 	DSN string
 	// Logs holds everything the server logged.
 	Logs *LogBuffer
+	// Federation is the server's federation layer: its engine (keys,
+	// instance actor, signing fetcher) and delivery pool.
+	Federation *federation.Federation
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -78,6 +82,8 @@ func Start(tb testing.TB, opts Options) *Instance {
 		Listener: ln,
 		Ready:    func(net.Addr) { close(ready) },
 		Routers:  opts.Routers,
+		// Set before Ready, so it is in place when Start returns.
+		Federation: func(f *federation.Federation) { inst.Federation = f },
 	}
 	args := append([]string{"serve", "--host", host, "--db", opts.DSN, "--log-level", "debug"}, opts.Args...)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -18,6 +18,7 @@ import (
 
 	"github.com/commonroom/commonroom/internal/config"
 	"github.com/commonroom/commonroom/internal/db"
+	"github.com/commonroom/commonroom/internal/federation"
 	"github.com/commonroom/commonroom/internal/server"
 	"github.com/commonroom/commonroom/internal/users"
 	"github.com/commonroom/commonroom/pub/bunstore"
@@ -46,6 +47,10 @@ type Main struct {
 	// Routers are mounted after the built-in routes (tests add handlers
 	// here).
 	Routers []server.Router
+	// Federation, if set, is called by serve with the server's federation
+	// layer once it is built, before the server accepts requests (tests
+	// reach its engine and delivery pool through it).
+	Federation func(*federation.Federation)
 }
 
 // Run runs the command line args (without the program name) with the
@@ -61,6 +66,7 @@ func Migrations() []db.MigrationSet {
 	return []db.MigrationSet{
 		users.Migrations(),
 		{Name: "pub/bunstore", FS: bunstore.Migrations},
+		federation.Migrations(),
 	}
 }
 

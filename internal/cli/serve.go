@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/commonroom/commonroom/internal/db"
+	"github.com/commonroom/commonroom/internal/federation"
 	"github.com/commonroom/commonroom/internal/server"
 )
 
@@ -40,7 +41,26 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	// registry, and are mounted by appending them to routers (their tables
 	// come from Migrations). m.Routers come last.
 	registry := prometheus.NewRegistry()
-	routers := append([]server.Router{}, m.Routers...)
+	fc := federation.DefaultConfig()
+	fc.BaseURL = cfg.BaseURL()
+	fc.Version = Version
+	fc.InsecureHTTP = cfg.InsecureHTTP
+	fc.AuthorizedFetch = cfg.AuthorizedFetch
+	fc.OpenRegistrations = cfg.OpenRegistrations
+	fc.InstanceName = cfg.InstanceName
+	fc.InstanceDescription = cfg.InstanceDescription
+	fc.DeliveryConcurrency = cfg.DeliveryConcurrency
+	fc.DeliveryPerHost = cfg.DeliveryPerHost
+	fc.Logger = logger
+	fc.Registry = registry
+	fed, err := federation.New(ctx, d.DB, fc)
+	if err != nil {
+		return err
+	}
+	if m.Federation != nil {
+		m.Federation(fed)
+	}
+	routers := append([]server.Router{fed}, m.Routers...)
 	srv, err := server.New(server.Options{
 		Logger:          logger,
 		DB:              d.DB.DB,
@@ -66,11 +86,22 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 		"db", db.Redact(cfg.DatabaseDSN()),
 		"version", Version,
 	)
+	// The delivery and key pools run while the server does; after Serve
+	// returns they stop (sends in flight finish) before the database
+	// closes.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	bgDone := make(chan error, 1)
+	go func() { bgDone <- fed.Run(bgCtx) }()
 	if m.Ready != nil {
 		m.Ready(ln.Addr())
 	}
-	if err := srv.Serve(ctx, ln); err != nil {
-		return err
+	serveErr := srv.Serve(ctx, ln)
+	stopBackground()
+	if err := <-bgDone; err != nil {
+		serveErr = errors.Join(serveErr, err)
+	}
+	if serveErr != nil {
+		return serveErr
 	}
 	logger.Info("server stopped")
 	return nil
