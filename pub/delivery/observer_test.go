@@ -40,7 +40,7 @@ func TestObserverAndStats(t *testing.T) {
 		}
 		clk.Advance(time.Hour)
 		s = h.stats(t)
-		if s.Queue.Due != 1 || !s.Queue.OldestDueAt.Equal(t0) {
+		if s.Queue.Due != 1 || !s.Queue.OldestDueAt.Equal(t0) || s.Queue.OldestDueAge(clk.Now()) != time.Hour {
 			t.Fatalf("queue an hour later: %+v", s.Queue)
 		}
 		wantStep(t, h, 1)

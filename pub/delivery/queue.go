@@ -132,3 +132,12 @@ func UTCDay(t time.Time) int64 {
 	}
 	return d
 }
+
+// OldestDueAge returns how long the oldest due job has waited since it was
+// enqueued, at now; 0 when nothing is due.
+func (s QueueStats) OldestDueAge(now time.Time) time.Duration {
+	if s.OldestDueAt.IsZero() {
+		return 0
+	}
+	return max(now.Sub(s.OldestDueAt), 0)
+}
