@@ -114,6 +114,11 @@ func TestServeFailsOnBadConfig(t *testing.T) {
 		{"bad addr flag", []string{"serve", "--addr", "foo"}, nil, `config: addr "foo": missing port`},
 		{"bad env", []string{"serve"}, map[string]string{"COMMONROOM_SHUTDOWN_TIMEOUT": "later"}, `config: shutdown_timeout "later" (env COMMONROOM_SHUTDOWN_TIMEOUT)`},
 		{"bad db", []string{"serve", "--db", "oracle://x"}, nil, `config: db "oracle://x"`},
+		{"bad delivery_per_host", []string{"serve", "--delivery-per-host", "0"}, nil, `config: delivery_per_host "0": must be from 1`},
+		{"bad delivery_concurrency", []string{"serve"}, map[string]string{"COMMONROOM_DELIVERY_CONCURRENCY": "lots"}, `config: delivery_concurrency "lots" (env COMMONROOM_DELIVERY_CONCURRENCY)`},
+		{"bad authorized_fetch", []string{"serve", "--authorized-fetch=perhaps"}, nil, `config: authorized_fetch "perhaps" (flag --authorized-fetch): want true or false`},
+		{"bad open_registrations", []string{"serve"}, map[string]string{"COMMONROOM_OPEN_REGISTRATIONS": "yes please"}, `config: open_registrations "yes please"`},
+		{"bad instance_name", []string{"serve", "--instance-name", "tab\there"}, nil, `config: instance_name "tab\there": contains a control character`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

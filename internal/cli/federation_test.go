@@ -1,0 +1,477 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/commonroom/commonroom/internal/apptest"
+	"github.com/commonroom/commonroom/internal/cli"
+	"github.com/commonroom/commonroom/internal/dbtest"
+	"github.com/commonroom/commonroom/internal/server"
+	"github.com/commonroom/commonroom/pub"
+	"github.com/commonroom/commonroom/pub/delivery"
+	"github.com/commonroom/commonroom/pub/transport"
+)
+
+// MustGetAccept fetches url with an Accept header and returns the response
+// with its body read.
+func MustGetAccept(tb testing.TB, url, accept string) (*http.Response, []byte) {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res, body
+}
+
+// MustJSON decodes body into a map, failing the test if it is not JSON.
+func MustJSON(tb testing.TB, body []byte) map[string]any {
+	tb.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		tb.Fatalf("not JSON: %v\n%s", err, body)
+	}
+	return v
+}
+
+// actorDoc is the part of an actor document the tests look at.
+type actorDoc struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Inbox     string `json:"inbox"`
+	PublicKey struct {
+		ID    string `json:"id"`
+		Owner string `json:"owner"`
+		PEM   string `json:"publicKeyPem"`
+	} `json:"publicKey"`
+	AssertionMethod []struct {
+		ID        string `json:"id"`
+		Type      string `json:"type"`
+		Multibase string `json:"publicKeyMultibase"`
+	} `json:"assertionMethod"`
+}
+
+// MustInstanceActor fetches and checks /actor.
+func MustInstanceActor(tb testing.TB, inst *apptest.Instance, wantID string) actorDoc {
+	tb.Helper()
+	res, body := MustGetAccept(tb, inst.URL+"/actor", "application/activity+json")
+	if res.StatusCode != http.StatusOK {
+		tb.Fatalf("/actor = %d\n%s", res.StatusCode, body)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/activity+json" {
+		tb.Errorf("/actor Content-Type = %q", ct)
+	}
+	if v := res.Header.Get("Vary"); !strings.Contains(v, "Accept") {
+		tb.Errorf("/actor Vary = %q, want Accept", v)
+	}
+	var doc actorDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		tb.Fatal(err)
+	}
+	if doc.ID != wantID || doc.Type != "Application" || doc.PublicKey.ID != wantID+"#main-key" ||
+		doc.PublicKey.Owner != wantID || !strings.HasPrefix(doc.PublicKey.PEM, "-----BEGIN PUBLIC KEY-----") {
+		tb.Errorf("/actor = %s", body)
+	}
+	if len(doc.AssertionMethod) != 1 || doc.AssertionMethod[0].Type != "Multikey" ||
+		doc.AssertionMethod[0].ID != wantID+"#ed25519-key" || !strings.HasPrefix(doc.AssertionMethod[0].Multibase, "z") {
+		tb.Errorf("/actor assertionMethod = %+v", doc.AssertionMethod)
+	}
+	return doc
+}
+
+func TestInstanceActorKeysSurviveRestart(t *testing.T) {
+	dbtest.ForEachDSN(t, func(t *testing.T, dsn string) {
+		// The same public host both times: the actor's IRI, and so its
+		// keys, belong to the host, not to the listening port.
+		args := []string{"--host", "school.example"}
+		first := apptest.Start(t, apptest.Options{DSN: dsn, Args: args})
+		before := MustInstanceActor(t, first, "https://school.example/actor")
+		if err := first.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		second := apptest.Start(t, apptest.Options{DSN: dsn, Args: args})
+		after := MustInstanceActor(t, second, "https://school.example/actor")
+		if before.PublicKey.PEM != after.PublicKey.PEM || before.AssertionMethod[0].Multibase != after.AssertionMethod[0].Multibase {
+			t.Errorf("the instance actor's keys changed across a restart:\n%s\n%s", before.PublicKey.PEM, after.PublicKey.PEM)
+		}
+		// The private keys are never logged.
+		for _, inst := range []*apptest.Instance{first, second} {
+			if inst.Logs.Contains("PRIVATE KEY") {
+				t.Errorf("a private key was logged:\n%s", inst.Logs)
+			}
+		}
+		// The instance actor is served for GET and HEAD only.
+		req, _ := http.NewRequest(http.MethodPost, second.URL+"/actor", strings.NewReader("{}"))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST /actor = %d, want 405", res.StatusCode)
+		}
+	})
+}
+
+func TestWebFinger(t *testing.T) {
+	inst := apptest.Start(t, apptest.Options{Args: []string{"--insecure-http"}})
+	MustRun(t, "admin", "user", "create", "--db", inst.DSN, "--username", "ada", "--email", "ada@example.org", "--password", "correct horse")
+	host, _, _ := strings.Cut(inst.Host, ":")
+	actor := inst.URL + "/actor"
+	wf := func(resource string) string {
+		return inst.URL + "/.well-known/webfinger?resource=" + url.QueryEscape(resource)
+	}
+	tests := []struct {
+		name     string
+		url      string
+		status   int
+		resolves bool
+	}{
+		{"instance actor by acct", wf("acct:" + host + "@" + inst.Host), http.StatusOK, true},
+		{"instance actor by acct in another case", wf("acct:" + strings.ToUpper(host) + "@" + inst.Host), http.StatusOK, true},
+		{"instance actor by IRI", wf(actor), http.StatusOK, true},
+		// People have no actor documents yet, so they do not resolve.
+		{"a user", wf("acct:ada@" + inst.Host), http.StatusNotFound, false},
+		{"unknown user", wf("acct:nobody@" + inst.Host), http.StatusNotFound, false},
+		{"another host", wf("acct:" + host + "@elsewhere.example"), http.StatusNotFound, false},
+		{"no resource", inst.URL + "/.well-known/webfinger", http.StatusBadRequest, false},
+		{"malformed resource", wf("acct:a b@" + inst.Host), http.StatusBadRequest, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, body := MustGetAccept(t, tt.url, "")
+			if res.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d\n%s", res.StatusCode, tt.status, body)
+			}
+			if res.Header.Get("Access-Control-Allow-Origin") != "*" {
+				t.Error("no CORS header")
+			}
+			if !tt.resolves {
+				return
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "application/jrd+json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			var jrd struct {
+				Subject string   `json:"subject"`
+				Aliases []string `json:"aliases"`
+				Links   []struct {
+					Rel        string            `json:"rel"`
+					Type       string            `json:"type"`
+					Href       string            `json:"href"`
+					Properties map[string]string `json:"properties"`
+				} `json:"links"`
+			}
+			if err := json.Unmarshal(body, &jrd); err != nil {
+				t.Fatal(err)
+			}
+			if jrd.Subject != "acct:"+host+"@"+inst.Host {
+				t.Errorf("subject = %q", jrd.Subject)
+			}
+			if len(jrd.Links) != 1 || jrd.Links[0].Rel != "self" || jrd.Links[0].Type != "application/activity+json" ||
+				jrd.Links[0].Href != actor || jrd.Links[0].Properties["https://www.w3.org/ns/activitystreams#type"] != "https://www.w3.org/ns/activitystreams#Application" {
+				t.Errorf("links = %+v", jrd.Links)
+			}
+		})
+	}
+}
+
+func TestHostMeta(t *testing.T) {
+	inst := apptest.Start(t, apptest.Options{Args: []string{"--insecure-http"}})
+	template := inst.URL + "/.well-known/webfinger?resource={uri}"
+
+	res, body := MustGetAccept(t, inst.URL+"/.well-known/host-meta", "")
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/xrd+xml") {
+		t.Fatalf("host-meta = %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	var xrd struct {
+		Links []struct {
+			Rel      string `xml:"rel,attr"`
+			Template string `xml:"template,attr"`
+		} `xml:"Link"`
+	}
+	if err := xml.Unmarshal(body, &xrd); err != nil {
+		t.Fatal(err)
+	}
+	if len(xrd.Links) != 1 || xrd.Links[0].Rel != "lrdd" || xrd.Links[0].Template != template {
+		t.Errorf("host-meta = %s", body)
+	}
+
+	for _, u := range []string{inst.URL + "/.well-known/host-meta.json", inst.URL + "/.well-known/host-meta"} {
+		res, body := MustGetAccept(t, u, "application/json")
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("%s = %d %s", u, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		links, _ := MustJSON(t, body)["links"].([]any)
+		if len(links) != 1 || links[0].(map[string]any)["template"] != template {
+			t.Errorf("%s = %s", u, body)
+		}
+	}
+}
+
+func TestNodeInfo(t *testing.T) {
+	dbtest.ForEachDSN(t, func(t *testing.T, dsn string) {
+		inst := apptest.Start(t, apptest.Options{DSN: dsn, Args: []string{
+			"--insecure-http", "--open-registrations", "--instance-name", "Maple School",
+			"--instance-description", "Teachers of the Maple district",
+		}})
+		res, body := MustGetAccept(t, inst.URL+"/.well-known/nodeinfo", "")
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("discovery = %d", res.StatusCode)
+		}
+		var disco struct {
+			Links []struct{ Rel, Href string }
+		}
+		if err := json.Unmarshal(body, &disco); err != nil {
+			t.Fatal(err)
+		}
+		wantLinks := map[string]string{
+			"http://nodeinfo.diaspora.software/ns/schema/2.0": inst.URL + "/nodeinfo/2.0",
+			"http://nodeinfo.diaspora.software/ns/schema/2.1": inst.URL + "/nodeinfo/2.1",
+		}
+		if len(disco.Links) != 2 || wantLinks[disco.Links[0].Rel] != disco.Links[0].Href || wantLinks[disco.Links[1].Rel] != disco.Links[1].Href {
+			t.Errorf("discovery = %s", body)
+		}
+
+		usersTotal := func(version string) (map[string]any, float64) {
+			t.Helper()
+			res, body := MustGetAccept(t, inst.URL+"/nodeinfo/"+version, "")
+			if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Type"), "nodeinfo.diaspora.software/ns/schema/"+version) {
+				t.Fatalf("/nodeinfo/%s = %d %s", version, res.StatusCode, res.Header.Get("Content-Type"))
+			}
+			doc := MustJSON(t, body)
+			users := doc["usage"].(map[string]any)["users"].(map[string]any)
+			return doc, users["total"].(float64)
+		}
+		if _, n := usersTotal("2.1"); n != 0 {
+			t.Errorf("users before any was created = %v", n)
+		}
+		MustRun(t, "admin", "user", "create", "--db", dsn, "--username", "ada", "--email", "ada@example.org", "--password", "correct horse")
+		MustRun(t, "admin", "user", "create", "--db", dsn, "--username", "bea", "--email", "bea@example.org", "--password", "correct horse")
+		doc, n := usersTotal("2.1")
+		if n != 2 {
+			t.Errorf("users.total = %v after creating two, want 2", n)
+		}
+		sw := doc["software"].(map[string]any)
+		meta := doc["metadata"].(map[string]any)
+		usage := doc["usage"].(map[string]any)
+		users := usage["users"].(map[string]any)
+		if doc["version"] != "2.1" || sw["name"] != "commonroom" || sw["version"] != cli.Version || sw["repository"] == nil ||
+			doc["openRegistrations"] != true || meta["nodeName"] != "Maple School" || meta["nodeDescription"] != "Teachers of the Maple district" ||
+			usage["localPosts"] != 0.0 || users["activeMonth"] != 0.0 || users["activeHalfyear"] != 0.0 {
+			t.Errorf("/nodeinfo/2.1 = %v", doc)
+		}
+		if protocols, _ := doc["protocols"].([]any); len(protocols) != 1 || protocols[0] != "activitypub" {
+			t.Errorf("protocols = %v", doc["protocols"])
+		}
+		doc, n = usersTotal("2.0")
+		if n != 2 || doc["version"] != "2.0" || doc["software"].(map[string]any)["repository"] != nil {
+			t.Errorf("/nodeinfo/2.0 = %v", doc)
+		}
+	})
+}
+
+func TestNodeInfoDefaults(t *testing.T) {
+	inst := apptest.Start(t, apptest.Options{})
+	_, body := MustGetAccept(t, inst.URL+"/nodeinfo/2.1", "")
+	doc := MustJSON(t, body)
+	if doc["openRegistrations"] != false {
+		t.Errorf("openRegistrations = %v by default, want false", doc["openRegistrations"])
+	}
+	if meta := doc["metadata"].(map[string]any); len(meta) != 0 {
+		t.Errorf("metadata = %v with no instance name or description", meta)
+	}
+}
+
+// TestTwoServersFederate runs two servers in one process: A fetches B's
+// instance actor through its engine, and fetches a document B serves in
+// authorized-fetch mode, signed as A's instance actor; B verifies the
+// signature by fetching A's instance actor over loopback.
+func TestTwoServersFederate(t *testing.T) {
+	type seen struct {
+		signer    pub.VerifiedSigner
+		userAgent string
+	}
+	var (
+		bInst atomic.Pointer[apptest.Instance]
+		got   = make(chan seen, 1)
+	)
+	a := apptest.Start(t, apptest.Options{Args: []string{"--insecure-http"}})
+	b := apptest.Start(t, apptest.Options{
+		Args: []string{"--insecure-http", "--authorized-fetch"},
+		Routers: []server.Router{server.RouterFunc(func(r chi.Router) {
+			// A stand-in for the actor and object documents to come, behind
+			// B's own authorized-fetch check.
+			r.Get("/private", func(w http.ResponseWriter, r *http.Request) {
+				bInst.Load().Federation.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					signer, _ := pub.SignerFromContext(r.Context())
+					got <- seen{signer, r.UserAgent()}
+					id := bInst.Load().URL + "/private"
+					w.Header().Set("Content-Type", pub.ContentTypeActivityJSON)
+					fmt.Fprintf(w, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Note","content":"for signed eyes"}`, id)
+				})).ServeHTTP(w, r)
+			})
+		})},
+	})
+	bInst.Store(b)
+	ctx := context.Background()
+	engineA := a.Federation.Engine()
+
+	// A's engine fetches B's instance actor over loopback.
+	actor, err := engineA.Fetch(ctx, b.URL+"/actor")
+	if err != nil {
+		t.Fatalf("A fetching B's actor: %v\nB's logs:\n%s", err, b.Logs)
+	}
+	if actor.ID() != b.URL+"/actor" || actor.Type() != "Application" {
+		t.Errorf("A fetched %s %s", actor.Type(), actor.ID())
+	}
+	keys, err := pub.PublishedKeys(actor)
+	if err != nil || len(keys) != 2 || keys[0].ID != b.URL+"/actor#main-key" {
+		t.Errorf("B's actor publishes %+v, %v", keys, err)
+	}
+
+	// Unsigned, B refuses the protected document.
+	if res, _ := MustGetAccept(t, b.URL+"/private", "application/activity+json"); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned GET in authorized-fetch mode = %d, want 401", res.StatusCode)
+	}
+	// Signed by A's instance actor, B accepts it.
+	note, err := engineA.Fetch(ctx, b.URL+"/private")
+	if err != nil {
+		t.Fatalf("A's signed fetch: %v\nB's logs:\n%s", err, b.Logs)
+	}
+	if note.String("content") != "for signed eyes" {
+		t.Errorf("fetched %v", note)
+	}
+	select {
+	case s := <-got:
+		if s.signer.KeyID != a.URL+"/actor#main-key" || s.signer.Owner != a.URL+"/actor" {
+			t.Errorf("B saw signer %+v, want A's instance actor", s.signer)
+		}
+		if want := transport.UserAgent(cli.Version, a.URL+"/"); s.userAgent != want {
+			t.Errorf("User-Agent %q, want %q", s.userAgent, want)
+		}
+	default:
+		t.Error("B's protected handler never ran")
+	}
+}
+
+// TestDeliveryMetrics delivers from A to an inbox on B that verifies
+// signatures, and to a missing inbox, and reads A's metrics.
+func TestDeliveryMetrics(t *testing.T) {
+	var (
+		bInst    atomic.Pointer[apptest.Instance]
+		mu       sync.Mutex
+		received []string
+	)
+	a := apptest.Start(t, apptest.Options{Args: []string{"--insecure-http"}})
+	b := apptest.Start(t, apptest.Options{
+		Args: []string{"--insecure-http"},
+		Routers: []server.Router{server.RouterFunc(func(r chi.Router) {
+			// A stand-in for the shared inbox to come.
+			r.Post("/inbox", func(w http.ResponseWriter, r *http.Request) {
+				bInst.Load().Federation.Engine().Authenticator().Inbox(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					signer, _ := pub.SignerFromContext(r.Context())
+					mu.Lock()
+					received = append(received, signer.KeyID)
+					mu.Unlock()
+					w.WriteHeader(http.StatusAccepted)
+				})).ServeHTTP(w, r)
+			})
+		})},
+	})
+	bInst.Store(b)
+
+	metrics := func() string { return MustGet(t, a.URL+"/metrics").body }
+	for _, want := range []string{
+		`commonroom_deliveries_total{outcome="delivered"} 0`,
+		`commonroom_deliveries_total{outcome="skipped"} 0`,
+		`commonroom_delivery_queue_jobs{state="pending"} 0`,
+		`commonroom_delivery_queue_oldest_due_age_seconds 0`,
+		`commonroom_delivery_hosts{state="unavailable"} 0`,
+		`commonroom_delivery_in_flight 0`,
+	} {
+		if body := metrics(); !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	ctx := context.Background()
+	instance := a.Federation.Engine().InstanceActor()
+	follow := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Follow","actor":%q,"object":%q}`,
+		a.URL+"/activities/1", instance.ID(), b.URL+"/actor")
+	var jobs []delivery.Job
+	for _, inbox := range []string{b.URL + "/inbox", b.URL + "/no-inbox-here"} {
+		j, err := delivery.NewJob(inbox, instance.KeyID(), a.URL+"/activities/1", []byte(follow))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := a.Federation.Delivery().Enqueue(ctx, jobs...); err != nil {
+		t.Fatal(err)
+	}
+
+	want := []string{
+		`commonroom_deliveries_total{outcome="delivered"} 1`,
+		`commonroom_deliveries_total{outcome="rejected"} 1`,
+		`commonroom_delivery_host_failures_total{host="` + b.Host + `"} 1`,
+		`commonroom_delivery_queue_jobs{state="pending"} 0`,
+		`commonroom_delivery_duration_seconds_count 2`,
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		body, missing := metrics(), ""
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics still lacks %s:\n%s\nA's logs:\n%s", missing, grepLines(body, "commonroom_deliver"), a.Logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(received) != 1 || received[0] != instance.KeyID() {
+		t.Errorf("B's inbox received %v, want one activity signed by %s", received, instance.KeyID())
+	}
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
