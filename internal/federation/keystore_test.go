@@ -26,7 +26,7 @@ type fixedKeys struct {
 	ed  ed25519.PrivateKey
 }
 
-func (k fixedKeys) RSAKey(context.Context) (*rsa.PrivateKey, error)         { return k.rsa, nil }
+func (k fixedKeys) RSAKey(context.Context) (*rsa.PrivateKey, error)        { return k.rsa, nil }
 func (k fixedKeys) Ed25519Key(context.Context) (ed25519.PrivateKey, error) { return k.ed, nil }
 
 var (
