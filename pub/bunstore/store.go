@@ -1,8 +1,11 @@
 // Package bunstore implements pub's storage interfaces with bun, on SQLite
-// and PostgreSQL: for now the durable delivery queue of pub/delivery.
+// and PostgreSQL; [Store] is the durable delivery queue of pub/delivery.
 //
-// The tables come from the package's own migrations ([Migrations], applied by
-// the server's migration runner or by [Migrate]). Open SQLite in WAL mode
+// The tables come from the package's own migrations: [Migrations], in the
+// NNNN_name[.sqlite|.postgres].sql layout that Commonroom's server runs as
+// one migration set, or [Migrate] for programs without a migration runner
+// of their own. Use one or the other on a database, not both. Times are
+// stored as Unix milliseconds in BIGINT columns. Open SQLite in WAL mode
 // with a busy timeout ([OpenSQLite] does); the Store takes SQLite's write
 // lock at the start of each of its write transactions, so concurrent writers
 // wait for each other rather than fail.
