@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -53,6 +54,7 @@ type env struct {
 	accounts *oauth.LocalAccounts
 	clock    *clock
 	srv      *httptest.Server
+	mux      *chi.Mux
 
 	mu      sync.Mutex
 	revoked []oauth.Revocation
@@ -75,6 +77,7 @@ func newEnv(t *testing.T, db *bun.DB, configure ...func(*oauth.Config)) *env {
 	}
 	e.accounts = accounts
 	mux := chi.NewRouter()
+	e.mux = mux
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	cfg := oauth.DefaultConfig(e.srv.URL)
@@ -354,4 +357,13 @@ func regexpAll(s, pattern string) []string {
 		out = append(out, m[1])
 	}
 	return out
+}
+
+func decodeJSON(resp *http.Response, v any) error {
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
 }

@@ -262,7 +262,7 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	email := strings.TrimSpace(f.Get("email"))
-	if h.signUpLimit.OnLimit(w, r, "email:"+strings.ToLower(email)) || h.signUpIP.OnLimit(w, r, h.ipKey(r)) {
+	if (email != "" && h.signUpLimit.OnLimit(w, r, "email:"+strings.ToLower(email))) || h.signUpIP.OnLimit(w, r, h.ipKey(r)) {
 		h.tooMany(w, r)
 		return
 	}
