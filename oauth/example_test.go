@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/commonroom/commonroom/internal/db"
+	"github.com/commonroom/commonroom/internal/server"
 	"github.com/commonroom/commonroom/internal/users"
 	"github.com/commonroom/commonroom/oauth"
 )
@@ -64,3 +65,6 @@ func Example() {
 	// read: 403
 	// read write: 200
 }
+
+// Handler mounts on the server like every package.
+var _ server.Router = (*oauth.Handler)(nil)

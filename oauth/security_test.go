@@ -531,3 +531,37 @@ func TestSecurity32_SuspendedAccount(t *testing.T) {
 		wantStatus(t, e.get(nil, "/test/read", bearer(token)...), http.StatusUnauthorized)
 	})
 }
+
+// TestImplicitFlowRefused: go-oauth2 allows response_type=token by
+// default; we do not, and nothing is issued.
+func TestImplicitFlowRefused(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		a := e.registerApp("read")
+		c := e.signedInBrowser("ada")
+		for _, rt := range []string{"token", "code token", "", "id_token"} {
+			t.Run(rt, func(t *testing.T) {
+				p := authParams(a, "read")
+				p.Set("response_type", rt)
+				r := e.get(c, "/oauth/authorize?"+p.Encode())
+				wantStatus(t, r, http.StatusFound)
+				u, _ := url.Parse(r.Header.Get("Location"))
+				if u.Query().Get("error") != "unsupported_response_type" || u.Fragment != "" || u.Query().Get("access_token") != "" {
+					t.Fatalf("redirect %s", u)
+				}
+				form := url.Values{"csrf_token": {csrfOf(t, e.get(c, "/oauth/authorize?"+authParams(a, "read").Encode()).Body)}, "decision": {"approve"}}
+				for k, v := range p {
+					form[k] = v
+				}
+				r = e.postForm(c, "/oauth/authorize", form)
+				wantStatus(t, r, http.StatusFound)
+				if u, _ := url.Parse(r.Header.Get("Location")); u.Query().Get("error") != "unsupported_response_type" {
+					t.Fatalf("consent post redirect %s", u)
+				}
+				if n, m := e.count("oauth_codes"), e.count("oauth_tokens"); n+m != 0 {
+					t.Fatalf("%d codes, %d tokens issued", n, m)
+				}
+			})
+		}
+	})
+}
