@@ -175,11 +175,17 @@ func (s *Store) Enqueue(ctx context.Context, now time.Time, jobs []delivery.Job)
 	return nil
 }
 
+// claimPasses bounds how many candidate windows one claim reads.
+const claimPasses = 4
+
 // Claim implements [delivery.Queue]. In one transaction it reads up to
 // 4*Limit due rows, oldest first (on PostgreSQL with FOR UPDATE SKIP LOCKED,
 // so concurrent claimers pass over each other's rows), picks up to Limit of
 // them within the per-host cap, and leases those with one UPDATE. Rows read
-// but not picked are left as they were.
+// but not picked are left as they were. When a full window yielded fewer
+// than Limit jobs because its hosts reached their cap (a backlog for one
+// host ahead of everyone else's jobs), it reads another window without those
+// hosts, up to four windows in all.
 func (s *Store) Claim(ctx context.Context, req delivery.ClaimRequest) ([]delivery.Job, error) {
 	if req.Limit <= 0 {
 		return nil, nil
@@ -192,58 +198,74 @@ func (s *Store) Claim(ctx context.Context, req delivery.ClaimRequest) ([]deliver
 	if expires <= nowMS {
 		return nil, fmt.Errorf("bunstore: claim: lease %v is too short", req.Lease)
 	}
-	var saturated []string
-	if req.MaxPerHost > 0 {
-		for h, n := range req.HostLoad {
-			if n >= req.MaxPerHost {
-				saturated = append(saturated, h)
-			}
-		}
-	}
 	var out []delivery.Job
 	err := s.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var q strings.Builder
-		args := []any{nowMS}
-		q.WriteString("SELECT id, host FROM delivery_jobs WHERE next_attempt_at <= ?")
-		if len(saturated) > 0 {
-			q.WriteString(" AND host NOT IN (?)")
-			args = append(args, bun.In(saturated))
-		}
-		q.WriteString(" ORDER BY next_attempt_at, id LIMIT ?")
-		args = append(args, req.Limit*s.candidateFactor)
-		if s.pg {
-			q.WriteString(" FOR UPDATE SKIP LOCKED")
-		}
-		var cands []struct {
-			ID   int64  `bun:"id"`
-			Host string `bun:"host"`
-		}
-		if err := tx.NewRaw(q.String(), args...).Scan(ctx, &cands); err != nil {
-			return fmt.Errorf("reading due jobs: %w", err)
-		}
-		ids := make([]int64, 0, min(len(cands), req.Limit))
+		out = nil
 		taken := map[string]int{}
-		for _, c := range cands {
-			if len(ids) == req.Limit {
-				break
+		full := func(h string) bool {
+			return req.MaxPerHost > 0 && req.HostLoad[h]+taken[h] >= req.MaxPerHost
+		}
+		for pass := 0; pass < claimPasses && len(out) < req.Limit; pass++ {
+			var excluded []string
+			if req.MaxPerHost > 0 {
+				for h := range req.HostLoad {
+					if full(h) {
+						excluded = append(excluded, h)
+					}
+				}
+				for h := range taken {
+					if _, ok := req.HostLoad[h]; !ok && full(h) {
+						excluded = append(excluded, h)
+					}
+				}
 			}
-			if req.MaxPerHost > 0 && req.HostLoad[c.Host]+taken[c.Host] >= req.MaxPerHost {
-				continue
+			want := req.Limit - len(out)
+			window := want * s.candidateFactor
+			var q strings.Builder
+			args := []any{nowMS}
+			q.WriteString("SELECT id, host FROM delivery_jobs WHERE next_attempt_at <= ?")
+			if len(excluded) > 0 {
+				q.WriteString(" AND host NOT IN (?)")
+				args = append(args, bun.In(excluded))
 			}
-			taken[c.Host]++
-			ids = append(ids, c.ID)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		var rows []jobRow
-		if err := tx.NewRaw("UPDATE delivery_jobs SET lease_owner = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (?) RETURNING "+jobColumns,
-			req.Owner, expires, bun.In(ids)).Scan(ctx, &rows); err != nil {
-			return fmt.Errorf("leasing %d jobs: %w", len(ids), err)
-		}
-		out = make([]delivery.Job, len(rows))
-		for i := range rows {
-			out[i] = rows[i].job()
+			q.WriteString(" ORDER BY next_attempt_at, id LIMIT ?")
+			args = append(args, window)
+			if s.pg {
+				q.WriteString(" FOR UPDATE SKIP LOCKED")
+			}
+			var cands []struct {
+				ID   int64  `bun:"id"`
+				Host string `bun:"host"`
+			}
+			if err := tx.NewRaw(q.String(), args...).Scan(ctx, &cands); err != nil {
+				return fmt.Errorf("reading due jobs: %w", err)
+			}
+			ids := make([]int64, 0, min(len(cands), want))
+			for _, c := range cands {
+				if len(ids) == want {
+					break
+				}
+				if full(c.Host) {
+					continue
+				}
+				taken[c.Host]++
+				ids = append(ids, c.ID)
+			}
+			if len(ids) > 0 {
+				// Leased rows are no longer due, so the next window
+				// passes over them.
+				var rows []jobRow
+				if err := tx.NewRaw("UPDATE delivery_jobs SET lease_owner = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (?) RETURNING "+jobColumns,
+					req.Owner, expires, bun.In(ids)).Scan(ctx, &rows); err != nil {
+					return fmt.Errorf("leasing %d jobs: %w", len(ids), err)
+				}
+				for i := range rows {
+					out = append(out, rows[i].job())
+				}
+			}
+			if len(cands) < window {
+				break // every due job was seen
+			}
 		}
 		return nil
 	})

@@ -174,6 +174,32 @@ func TestClaimPerHostCapAndSaturation(t *testing.T) {
 	})
 }
 
+// TestClaimPastBacklog: a backlog of one host, due before everyone else's
+// jobs and longer than a candidate window, does not hold the others back.
+func TestClaimPastBacklog(t *testing.T) {
+	bunstoretest.ForEach(t, func(t *testing.T, d bunstoretest.Database) {
+		s := bunstore.New(d.Open(t))
+		var jobs []delivery.Job
+		for i := range 200 {
+			jobs = append(jobs, mustJob(t, "https://big.example/inbox", i))
+		}
+		mustEnqueue(t, s, t0, jobs...)
+		jobs = nil
+		for i := range 5 {
+			jobs = append(jobs, mustJob(t, fmt.Sprintf("https://small%d.example/inbox", i), 1000+i))
+		}
+		mustEnqueue(t, s, t0.Add(time.Millisecond), jobs...)
+		got := mustClaim(t, s, delivery.ClaimRequest{Owner: "w", Now: t0.Add(time.Second), Limit: 10, MaxPerHost: 2})
+		count := map[string]int{}
+		for _, j := range got {
+			count[j.Host]++
+		}
+		if len(got) != 7 || count["big.example"] != 2 {
+			t.Fatalf("claimed %v, want big.example 2 and each small host 1", count)
+		}
+	})
+}
+
 func TestLeaseExpiryAndFencing(t *testing.T) {
 	bunstoretest.ForEach(t, func(t *testing.T, d bunstoretest.Database) {
 		ctx := context.Background()
