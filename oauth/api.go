@@ -137,6 +137,19 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token was issued to another client")
 			return
 		}
+		// Nor that its account may still use it.
+		if row != nil && row.AccountID != 0 {
+			a, err := h.svc.accounts.ByID(r.Context(), row.AccountID)
+			if err != nil && errkind.Of(err) != errkind.NotFound {
+				h.statusOf(r, err)
+				oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
+				return
+			}
+			if a == nil || !a.Active() {
+				oauthError(w, http.StatusBadRequest, "invalid_grant", "the account of this refresh token cannot use it")
+				return
+			}
+		}
 	}
 	if err := h.svc.srv.HandleTokenRequest(w, r); err != nil {
 		h.log.ErrorContext(r.Context(), "oauth: write token response", "err", err)

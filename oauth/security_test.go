@@ -565,3 +565,24 @@ func TestImplicitFlowRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestSecurity32_SuspendedAccountCannotRefresh: even if only the account
+// store knows of the suspension, the refresh token stops working.
+func TestSecurity32_SuspendedAccountCannotRefresh(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		a := e.registerApp("read")
+		c := e.signedInBrowser("ada")
+		m := e.exchange(a, codeFrom(t, e.authorize(c, authParams(a, "read"), "approve")), "", false).JSON(t)
+		var id int64
+		if err := db.NewSelect().Table("users").Column("id").Where("username = ?", "ada").Scan(context.Background(), &id); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.accounts.Suspend(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, e.get(nil, "/test/read", bearer(m["access_token"].(string))...), http.StatusUnauthorized)
+		r := e.postForm(nil, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {m["refresh_token"].(string)}, "client_id": {a.ID}, "client_secret": {a.Secret}})
+		wantOAuthError(t, r, http.StatusBadRequest, "invalid_grant")
+	})
+}

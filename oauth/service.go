@@ -181,7 +181,6 @@ func (s *Service) newProvider() (*manage.Manager, *server.Server) {
 	srv.SetClientInfoHandler(clientCredentials)
 	srv.SetClientScopeHandler(s.clientScopeAllowed)
 	srv.SetRefreshingScopeHandler(refreshScopeAllowed)
-	srv.SetRefreshingValidationHandler(s.refreshAllowed)
 	srv.SetPasswordAuthorizationHandler(s.passwordGrant)
 	srv.SetInternalErrorHandler(s.internalError)
 	srv.SetResponseErrorHandler(rfcStatus)
@@ -237,20 +236,6 @@ func refreshScopeAllowed(tgr *oauth2.TokenGenerateRequest, oldScope string) (boo
 	}
 	tgr.Scope = requested.String()
 	return Scopes(strings.Fields(oldScope)).Covers(requested), nil
-}
-
-// refreshAllowed refuses to refresh a token whose account can no longer
-// use it.
-func (s *Service) refreshAllowed(ti oauth2.TokenInfo) (bool, error) {
-	accountID, err := parseUserID(ti.GetUserID())
-	if err != nil || accountID == 0 {
-		return err == nil, err
-	}
-	a, err := s.accounts.ByID(context.Background(), accountID)
-	if err != nil || !a.Active() {
-		return false, oerrors.ErrInvalidGrant
-	}
-	return true, nil
 }
 
 // passwordGrant signs a person in for grant_type=password (when enabled).
