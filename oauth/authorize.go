@@ -162,6 +162,16 @@ func (h *Handler) authorizePage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/oauth/sign_in?"+url.Values{"return_to": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
 		return
 	}
+	if force, _ := strconv.ParseBool(r.URL.Query().Get("force_login")); force {
+		// Mastodon's force_login: let the person pick the account (apps
+		// use it to add a second one). The sign-in form comes back here
+		// without the flag.
+		q := r.URL.Query()
+		q.Del("force_login")
+		back := r.URL.Path + "?" + q.Encode()
+		http.Redirect(w, r, "/oauth/sign_in?"+url.Values{"return_to": {back}, "force": {"1"}}.Encode(), http.StatusSeeOther)
+		return
+	}
 	p.App = req.app
 	p.RedirectURI = req.redirectURI
 	p.OOB = req.redirectURI == OOBRedirectURI

@@ -128,3 +128,31 @@ func TestOutOfBandShowsCode(t *testing.T) {
 		wantStatus(t, e.get(nil, "/test/read", bearer(tok.JSON(t)["access_token"].(string))...), http.StatusOK)
 	})
 }
+
+// TestForceLogin: with force_login the signed-in person gets the sign-in
+// form and can authorize as another account.
+func TestForceLogin(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		a := e.registerApp("read")
+		c := e.signedInBrowser("ada")
+		e.createUser("bea", "correct horse battery")
+		r := e.get(c, "/oauth/authorize?"+authParams(a, "read", "force_login", "true").Encode())
+		wantStatus(t, r, http.StatusSeeOther)
+		page := e.get(c, r.Header.Get("Location"))
+		wantStatus(t, page, http.StatusOK)
+		if !strings.Contains(page.Body, "You are signed in as ada") || !strings.Contains(page.Body, `id="password"`) {
+			t.Fatalf("no sign-in form:\n%s", page.Body)
+		}
+		returnTo := htmlUnescape(regexpFind(t, page.Body, `name="return_to" value="([^"]*)"`))
+		if strings.Contains(returnTo, "force_login") {
+			t.Fatalf("return_to keeps force_login: %s", returnTo)
+		}
+		r = e.postForm(c, "/oauth/sign_in", url.Values{"csrf_token": {csrfOf(t, page.Body)}, "username": {"bea"}, "password": {"correct horse battery"}, "return_to": {returnTo}})
+		wantStatus(t, r, http.StatusSeeOther)
+		consent := e.get(c, r.Header.Get("Location"))
+		if !strings.Contains(consent.Body, "<strong>bea</strong>") {
+			t.Fatalf("consent page is not for bea:\n%s", consent.Body)
+		}
+	})
+}

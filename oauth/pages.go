@@ -139,11 +139,15 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.ReturnTo = safeReturnTo(r.URL.Query().Get("return_to"))
-	if p.Account != nil && p.ReturnTo != "" {
+	switch {
+	case p.Account != nil && r.URL.Query().Get("force") == "1":
+		// Show the form although someone is signed in (force_login).
+		p.Notice = "You are signed in as " + p.Account.Username + ". Sign in with the account you want to use."
+		p.Account = nil
+	case p.Account != nil && p.ReturnTo != "":
 		http.Redirect(w, r, p.ReturnTo, http.StatusSeeOther)
 		return
-	}
-	if p.Account != nil {
+	case p.Account != nil:
 		p.Title = "Signed in"
 	}
 	h.render(w, r, http.StatusOK, "sign_in", p)
