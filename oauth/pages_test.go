@@ -310,3 +310,32 @@ func TestSignInReturnTo(t *testing.T) {
 		}
 	})
 }
+
+// TestConsentEscapes: what an app registers is text on the consent page,
+// never markup.
+func TestConsentEscapes(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *bun.DB) {
+		e := newEnv(t, db)
+		r := e.postJSON(nil, "/api/v1/apps", map[string]any{"client_name": `<script>alert(1)</script>"><img src=x>`, "redirect_uris": `https://app.example/cb?a="><b>`, "website": `https://app.example/"><i>`})
+		wantStatus(t, r, http.StatusOK)
+		m := r.JSON(t)
+		a := app{ID: m["client_id"].(string), Secret: m["client_secret"].(string), Redirect: `https://app.example/cb?a="><b>`}
+		c := e.signedInBrowser("ada")
+		page := e.get(c, "/oauth/authorize?"+authParams(a, "read", "state", `"><script>x</script>`).Encode())
+		wantStatus(t, page, http.StatusOK)
+		for _, bad := range []string{"<script>", "<img", "<b>", "<i>"} {
+			if strings.Contains(page.Body, bad) {
+				t.Errorf("consent page contains raw %s", bad)
+			}
+		}
+		if !strings.Contains(page.Body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Error("app name not shown escaped")
+		}
+		// The approved redirect carries the state back intact.
+		res := e.authorize(c, authParams(a, "read", "state", `"><script>x</script>`), "approve")
+		u, err := url.Parse(res.Header.Get("Location"))
+		if err != nil || u.Query().Get("state") != `"><script>x</script>` || u.Query().Get("code") == "" {
+			t.Fatalf("redirect %q", res.Header.Get("Location"))
+		}
+	})
+}
