@@ -421,3 +421,28 @@ func TestPrune(t *testing.T) {
 		}
 	})
 }
+
+// TestQueryToken: ?access_token= counts only when Config.QueryToken is on.
+func TestQueryToken(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *bun.DB) {
+		for _, on := range []bool{false, true} {
+			t.Run(fmt.Sprint("enabled=", on), func(t *testing.T) {
+				e := newEnv(t, db, func(c *oauth.Config) { c.QueryToken = on })
+				id := e.createUser(fmt.Sprintf("q%v", on), "correct horse battery")
+				tok, err := e.svc.IssueToken(context.Background(), id, "read")
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := http.StatusUnauthorized
+				if on {
+					want = http.StatusOK
+				}
+				wantStatus(t, e.get(nil, "/test/read?access_token="+url.QueryEscape(tok)), want)
+				// The header always works; a Basic header is no bearer token.
+				wantStatus(t, e.get(nil, "/test/read", bearer(tok)...), http.StatusOK)
+				wantStatus(t, e.get(nil, "/test/read", "Authorization", "Basic "+tok), http.StatusUnauthorized)
+				wantStatus(t, e.get(nil, "/test/read", "Authorization", "bearer "+tok), http.StatusOK)
+			})
+		}
+	})
+}
