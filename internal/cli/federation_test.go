@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -419,13 +420,27 @@ func TestDeliveryMetrics(t *testing.T) {
 		}
 	}
 
+	// A port nobody listens on: connection refused, a failure of that host.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	ln.Close()
+
 	ctx := context.Background()
 	instance := a.Federation.Engine().InstanceActor()
 	follow := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Follow","actor":%q,"object":%q}`,
 		a.URL+"/activities/1", instance.ID(), b.URL+"/actor")
 	var jobs []delivery.Job
-	for _, inbox := range []string{b.URL + "/inbox", b.URL + "/no-inbox-here"} {
-		j, err := delivery.NewJob(inbox, instance.KeyID(), a.URL+"/activities/1", []byte(follow))
+	for _, tt := range []struct{ inbox, keyID string }{
+		{b.URL + "/inbox", instance.KeyID()},                           // delivered
+		{b.URL + "/no-inbox-here", instance.KeyID()},                   // 404: rejected
+		{"http://" + down + "/inbox", instance.KeyID()},                // no answer: retried later
+		{b.URL + "/inbox", a.URL + "/users/nobody#main-key"},           // no such local actor: rejected unsent
+		{b.URL + "/inbox", "https://elsewhere.example/actor#main-key"}, // not ours: rejected unsent
+	} {
+		j, err := delivery.NewJob(tt.inbox, tt.keyID, a.URL+"/activities/1", []byte(follow))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -437,10 +452,13 @@ func TestDeliveryMetrics(t *testing.T) {
 
 	want := []string{
 		`commonroom_deliveries_total{outcome="delivered"} 1`,
-		`commonroom_deliveries_total{outcome="rejected"} 1`,
-		`commonroom_delivery_host_failures_total{host="` + b.Host + `"} 1`,
-		`commonroom_delivery_queue_jobs{state="pending"} 0`,
-		`commonroom_delivery_duration_seconds_count 2`,
+		`commonroom_deliveries_total{outcome="rejected"} 3`,
+		`commonroom_deliveries_total{outcome="retried"} 1`,
+		`commonroom_delivery_host_failures_total{host="` + down + `"} 1`,
+		`commonroom_delivery_queue_jobs{state="pending"} 1`,
+		`commonroom_delivery_queue_jobs{state="due"} 0`,
+		`commonroom_delivery_hosts{state="failing"} 1`,
+		`commonroom_delivery_duration_seconds_count 3`,
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -458,6 +476,9 @@ func TestDeliveryMetrics(t *testing.T) {
 			t.Fatalf("/metrics still lacks %s:\n%s\nA's logs:\n%s", missing, grepLines(body, "commonroom_deliver"), a.Logs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if body := metrics(); strings.Contains(body, `commonroom_delivery_host_failures_total{host="`+b.Host+`"}`) {
+		t.Errorf("a 404 and unsigned jobs counted as failures of %s:\n%s", b.Host, grepLines(body, "host_failures"))
 	}
 	mu.Lock()
 	defer mu.Unlock()

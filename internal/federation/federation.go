@@ -188,6 +188,12 @@ func New(ctx context.Context, d *bun.DB, cfg Config) (*Federation, error) {
 	if err := f.newDelivery(d, tc); err != nil {
 		return nil, err
 	}
+	logger.Info("federation ready",
+		"instance_actor", f.engine.InstanceActor().ID(),
+		"key_id", f.engine.InstanceActor().KeyID(),
+		"authorized_fetch", cfg.AuthorizedFetch,
+		"delivery_concurrency", f.pool.Config().Concurrency,
+		"delivery_per_host", f.pool.Config().MaxPerHost)
 	return f, nil
 }
 

@@ -42,12 +42,12 @@ func newDeliveryMetrics() *deliveryMetrics {
 		}, []string{"outcome"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "commonroom_delivery_duration_seconds",
-			Help:    "Time to send one delivery, skipped ones aside.",
+			Help:    "Time to send one delivery (attempts that made a request).",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}),
 		hostFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "commonroom_delivery_host_failures_total",
-			Help: "Failed delivery attempts (retried, rejected or expired) by remote host; hosts beyond the first 1000 count as \"other\".",
+			Help: "Delivery attempts that failed for the remote host's sake (no answer or a 5xx), by host; hosts beyond the first 1000 count as \"other\".",
 		}, []string{"host"}),
 		hosts: make(map[string]struct{}),
 	}
@@ -60,13 +60,30 @@ func newDeliveryMetrics() *deliveryMetrics {
 // ObserveDelivery records one attempt.
 func (m *deliveryMetrics) ObserveDelivery(e delivery.Event) {
 	m.attempts.WithLabelValues(e.Outcome.String()).Inc()
-	if e.Outcome == delivery.Skipped {
+	if !sent(e) {
 		return
 	}
 	m.duration.Observe(e.Duration.Seconds())
-	if e.Outcome != delivery.Delivered {
+	if hostFailure(e) {
 		m.hostFailures.WithLabelValues(m.hostLabel(e.Host)).Inc()
 	}
+}
+
+// hostFailure reports whether an attempt counts against the remote host, as
+// the pool counts it towards marking the host unavailable: it was sent and
+// got no answer or a 5xx. Final refusals (4xx, our own address policy) and
+// failures to sign are not the host's.
+func hostFailure(e delivery.Event) bool {
+	if e.Outcome != delivery.Retried && e.Outcome != delivery.Expired {
+		return false
+	}
+	return sent(e) && (e.StatusCode == 0 || e.StatusCode >= 500)
+}
+
+// sent reports whether the attempt made a request: skipped jobs and jobs
+// that could not be signed have no send time.
+func sent(e delivery.Event) bool {
+	return e.Outcome != delivery.Skipped && (e.Duration > 0 || e.StatusCode != 0)
 }
 
 func (m *deliveryMetrics) hostLabel(host string) string {
