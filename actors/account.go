@@ -15,6 +15,7 @@ import (
 
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/errkind"
+	"github.com/commonroom/commonroom/streams"
 )
 
 // Kind is what sort of actor an account is.
@@ -229,19 +230,22 @@ func (s *Service) CreateLocal(ctx context.Context, nl NewLocal) (*Account, error
 	if a.ID, err = s.nextID(); err != nil {
 		return nil, fmt.Errorf("actors: create %q: %w", nl.Username, err)
 	}
-	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
-			return mapAccountError(err)
-		}
-		// The key pair is made before the row commits, so that no actor
-		// is ever served without keys.
-		if _, err := s.keys.EnsureLocal(ctx, a.IRI); err != nil {
-			return fmt.Errorf("keys: %w", err)
-		}
-		return nil
-	})
+	// The key pair is made first, outside the transaction (the key store
+	// may write to this database), so that no actor is ever served
+	// without keys. A name already taken is refused before that.
+	taken, err := s.db.NewSelect().Model((*Account)(nil)).
+		Where("lower(username) = lower(?) AND domain = ''", nl.Username).Count(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("actors: create %q: %w", nl.Username, err)
+	}
+	if taken > 0 {
+		return nil, fmt.Errorf("actors: create %q: %w", nl.Username, errkind.New(errkind.Conflict, "username is already taken"))
+	}
+	if _, err := s.keys.EnsureLocal(ctx, a.IRI); err != nil {
+		return nil, fmt.Errorf("actors: create %q: keys: %w", nl.Username, err)
+	}
+	if _, err := s.db.NewInsert().Model(a).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("actors: create %q: %w", nl.Username, mapAccountError(err))
 	}
 	return a, nil
 }
@@ -360,25 +364,24 @@ func (s *Service) checkText(what, text string, max int) error {
 // UpdateProfile changes a local account's profile and sends an Update of
 // the actor to its followers. Bad input is Invalid and nothing changes.
 func (s *Service) UpdateProfile(ctx context.Context, id int64, p ProfileUpdate) (*Account, error) {
-	var a *Account
-	err := s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		if a, err = s.accountByID(ctx, tx, id); err != nil {
-			return err
-		}
-		if !a.Local() {
-			return errkind.New(errkind.Forbidden, "only local profiles can be edited")
-		}
-		if err := s.applyProfile(a, p); err != nil {
-			return err
-		}
+	a, err := s.accountByID(ctx, s.db, id)
+	if err == nil && !a.Local() {
+		err = errkind.New(errkind.Forbidden, "only local profiles can be edited")
+	}
+	if err == nil {
+		err = s.applyProfile(a, p)
+	}
+	var doc *streams.Object
+	if err == nil {
 		a.UpdatedAt = s.timestamp()
+		doc, err = s.actorDocument(ctx, a)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("actors: update profile %d: %w", id, err)
+	}
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewUpdate().Model(a).WherePK().Exec(ctx); err != nil {
 			return db.MapError(err, "profile could not be stored")
-		}
-		doc, err := s.actorDocument(ctx, a)
-		if err != nil {
-			return err
 		}
 		act, err := s.newActivity("Update", a, doc)
 		if err != nil {

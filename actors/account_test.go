@@ -147,16 +147,32 @@ func TestUpdateProfile(t *testing.T) {
 				}
 			})
 		}
-		t.Run("publish fails", func(t *testing.T) {
+		t.Run("publish fails, then the outbox is flushed", func(t *testing.T) {
+			e.pub.reset()
 			e.pub.Err = errors.New("queue down")
-			defer func() { e.pub.Err = nil }()
 			other := "Someone else"
-			if _, err := e.svc.UpdateProfile(ctx, ada.ID, actors.ProfileUpdate{DisplayName: &other}); err == nil {
-				t.Fatal("no error")
+			if _, err := e.svc.UpdateProfile(ctx, ada.ID, actors.ProfileUpdate{DisplayName: &other}); err != nil {
+				t.Fatalf("the change itself failed: %v", err)
 			}
 			stored, _ := e.svc.Account(ctx, ada.ID)
-			if stored.DisplayName != name {
-				t.Errorf("display name %q stored though publishing failed", stored.DisplayName)
+			if stored.DisplayName != other {
+				t.Errorf("display name %q", stored.DisplayName)
+			}
+			if n, _ := e.svc.PendingOutbox(ctx); n != 1 {
+				t.Fatalf("%d activities pending, want 1", n)
+			}
+			if _, err := e.svc.FlushOutbox(ctx); err == nil {
+				t.Error("flush with the engine down did not fail")
+			}
+			e.pub.Err = nil
+			if n, err := e.svc.FlushOutbox(ctx); err != nil || n != 1 {
+				t.Fatalf("FlushOutbox = %d, %v", n, err)
+			}
+			if got := e.pub.types(); len(got) != 1 || got[0] != "Update" {
+				t.Errorf("published %v", got)
+			}
+			if n, _ := e.svc.PendingOutbox(ctx); n != 0 {
+				t.Errorf("%d still pending", n)
 			}
 		})
 	})

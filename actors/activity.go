@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -61,14 +60,6 @@ func setAudience(o *streams.Object, to, cc []string) error {
 		if err := o.Set("cc", streams.IRIList(cc...)); err != nil {
 			return fmt.Errorf("set cc: %w", err)
 		}
-	}
-	return nil
-}
-
-// publish hands act by the local actor a to the Publisher.
-func (s *Service) publish(ctx context.Context, a *Account, act *streams.Object) error {
-	if err := s.pub.Publish(ctx, a.IRI, act); err != nil {
-		return fmt.Errorf("publish %s: %w", act.Type(), err)
 	}
 	return nil
 }

@@ -179,3 +179,9 @@ func (s *Service) checkDomainAllowed(ctx context.Context, iri string) error {
 	}
 	return nil
 }
+
+// isIP reports whether a host is an IP literal.
+func isIP(h string) bool {
+	_, err := netip.ParseAddr(h)
+	return err == nil
+}

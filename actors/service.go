@@ -48,9 +48,11 @@ type KeyStore interface {
 
 // Publisher hands an activity by a local actor to the federation engine,
 // which resolves its audience (to, cc, bto, bcc, audience; followers
-// collections included) and delivers it. The Service calls it inside the
-// transaction that records the change, as the last step: an error rolls the
-// change back. Implementations must not keep the activity after returning.
+// collections included) and delivers it. The Service records each activity
+// in its own table in the transaction of the change it announces, and calls
+// Publish after that transaction committed (never inside it: the engine may
+// write to the same database); an activity whose Publish fails stays queued
+// for FlushOutbox. The activity is the Publisher's to keep.
 type Publisher interface {
 	Publish(ctx context.Context, actorIRI string, activity *streams.Object) error
 }
@@ -209,9 +211,4 @@ func (s *Service) nextID() (int64, error) {
 		return 0, fmt.Errorf("draw id: %w", err)
 	}
 	return id, nil
-}
-
-// tx runs fn in a transaction.
-func (s *Service) tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, fn)
 }
