@@ -184,8 +184,9 @@ func (s *Service) newProvider() (*manage.Manager, *server.Server) {
 	srv.SetPasswordAuthorizationHandler(s.passwordGrant)
 	srv.SetInternalErrorHandler(s.internalError)
 	srv.SetResponseErrorHandler(rfcStatus)
-	srv.SetExtensionFieldsHandler(func(ti oauth2.TokenInfo) map[string]any {
-		return map[string]any{"created_at": ti.GetAccessCreateAt().Unix()}
+	srv.SetExtensionFieldsHandler(func(oauth2.TokenInfo) map[string]any {
+		// Mastodon's Token entity has created_at, in Unix seconds.
+		return map[string]any{"created_at": s.now().Unix()}
 	})
 	srv.SetResponseTokenHandler(writeTokenResponse)
 	// Authorization requests are handled by Handler, which shows the
