@@ -496,3 +496,56 @@ func grepLines(text, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestStopLetsDeliveriesFinish stops a server while a delivery is being
+// sent: the send completes and its outcome is recorded before the database
+// closes, so the job is not sent again on the next start.
+func TestStopLetsDeliveriesFinish(t *testing.T) {
+	dbtest.ForEachDSN(t, func(t *testing.T, dsn string) {
+		started := make(chan struct{})
+		var finished atomic.Bool
+		b := apptest.Start(t, apptest.Options{
+			Args: []string{"--insecure-http"},
+			Routers: []server.Router{server.RouterFunc(func(r chi.Router) {
+				r.Post("/slow-inbox", func(w http.ResponseWriter, r *http.Request) {
+					close(started)
+					time.Sleep(300 * time.Millisecond)
+					finished.Store(true)
+					w.WriteHeader(http.StatusAccepted)
+				})
+			})},
+		})
+		a := apptest.Start(t, apptest.Options{DSN: dsn, Args: []string{"--insecure-http"}})
+		instance := a.Federation.Engine().InstanceActor()
+		j, err := delivery.NewJob(b.URL+"/slow-inbox", instance.KeyID(), a.URL+"/activities/1",
+			[]byte(`{"@context":"https://www.w3.org/ns/activitystreams","type":"Follow"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Federation.Delivery().Enqueue(context.Background(), j); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-started:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the delivery never started\n%s", a.Logs)
+		}
+		if err := a.Stop(); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		if !finished.Load() {
+			t.Error("Run returned before the delivery in flight finished")
+		}
+		d := dbtest.MustOpen(t, dsn)
+		n, err := d.NewSelect().Table("delivery_jobs").Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%d jobs left after a delivery that succeeded during shutdown\n%s", n, a.Logs)
+		}
+		if a.Logs.Contains("recording delivery") {
+			t.Errorf("the outcome was not recorded:\n%s", a.Logs)
+		}
+	})
+}

@@ -20,6 +20,9 @@ import (
 // signs with the same keys. Private keys are stored as PKCS#8 PEM and only
 // ever leave the store as pub.PrivateKey values, which redact themselves.
 // It is safe for concurrent use.
+//
+// It lives here for now; pub/bunstore should own it (as it owns the
+// delivery queue), so that programs embedding pub get durable keys too.
 type KeyStore struct {
 	db bun.IDB
 }
