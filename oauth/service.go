@@ -69,8 +69,7 @@ type Service struct {
 	random   io.Reader
 	ids      *ids.Generator
 
-	manager *manage.Manager
-	srv     *server.Server
+	srv *server.Server
 
 	mu       sync.Mutex
 	onRevoke []func(context.Context, Revocation)
@@ -98,7 +97,7 @@ func NewService(d bun.IDB, accounts Accounts, cfg Config, opts Options) (*Servic
 	if s.ids == nil {
 		s.ids = ids.New(s.now, s.random)
 	}
-	s.manager, s.srv = s.newProvider()
+	s.srv = s.newProvider()
 	return s, nil
 }
 
@@ -147,7 +146,7 @@ func (g accessGenerator) Token(ctx context.Context, data *oauth2.GenerateBasic, 
 //     the body (JSON bodies are turned into form values before);
 //   - errors carry RFC 6749 status codes (400, 401 for invalid_client);
 //   - a requested scope must be known and within the app's scopes.
-func (s *Service) newProvider() (*manage.Manager, *server.Server) {
+func (s *Service) newProvider() *server.Server {
 	m := manage.NewManager()
 	m.MapClientStorage(clientStore{s})
 	m.MapTokenStorage(tokenStore{s})
@@ -194,7 +193,7 @@ func (s *Service) newProvider() (*manage.Manager, *server.Server) {
 	srv.SetUserAuthorizationHandler(func(http.ResponseWriter, *http.Request) (string, error) {
 		return "", oerrors.ErrAccessDenied
 	})
-	return m, srv
+	return srv
 }
 
 // clientCredentials reads the client's id and secret from HTTP Basic
@@ -210,8 +209,8 @@ func clientCredentials(r *http.Request) (string, string, error) {
 	return id, r.PostForm.Get("client_secret"), nil
 }
 
-// clientScopeAllowed checks a requested scope (already normalised by the
-// handlers) against the app's registered scopes.
+// clientScopeAllowed checks a requested scope against the app's registered
+// scopes (granular scopes of registered ones are fine) and normalises it.
 func (s *Service) clientScopeAllowed(tgr *oauth2.TokenGenerateRequest) (bool, error) {
 	ctx := context.Background()
 	if tgr.Request != nil {
