@@ -25,6 +25,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/commonroom/commonroom/internal/db"
+	"github.com/commonroom/commonroom/internal/server"
 	"github.com/commonroom/commonroom/internal/users"
 	"github.com/commonroom/commonroom/pub"
 	"github.com/commonroom/commonroom/pub/bunstore"
@@ -78,6 +79,8 @@ type Config struct {
 	// Registry receives the delivery metrics; nil registers none.
 	Registry prometheus.Registerer
 }
+
+var _ server.Router = (*Federation)(nil)
 
 // DefaultConfig returns the defaults: delivery as pub/delivery's defaults,
 // two RSA keys kept ready, everything else off or empty.
