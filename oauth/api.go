@@ -40,7 +40,7 @@ func appEntity(a *App) appJSON {
 
 // registerApp is POST /api/v1/apps: client_name, redirect_uris (one string
 // of whitespace-separated URIs, or an array), scopes, website; JSON or
-// form. Errors are Mastodon's {"error": "..."}: 422 for invalid fields,
+// form body, or query parameters. Errors are Mastodon's {"error": "..."}: 422 for invalid fields,
 // 400 for a malformed body, 413 for an oversized one.
 func (h *Handler) registerApp(w http.ResponseWriter, r *http.Request) {
 	p, err := readParams(w, r, h.svc.cfg.MaxBodyBytes)
@@ -48,6 +48,13 @@ func (h *Handler) registerApp(w http.ResponseWriter, r *http.Request) {
 		status, msg := h.statusOf(r, err)
 		mastodonError(w, status, msg)
 		return
+	}
+	// As in Mastodon (Rails merges them), query parameters count too; the
+	// body wins. Registration carries no secret, so nothing leaks to logs.
+	for k, v := range r.URL.Query() {
+		if _, ok := p[k]; !ok {
+			p[k] = v
+		}
 	}
 	var uris []string
 	for _, key := range []string{"redirect_uris", "redirect_uris[]"} {

@@ -50,6 +50,14 @@ func TestRegisterAppBodies(t *testing.T) {
 				}
 			})
 		}
+		t.Run("query parameters", func(t *testing.T) {
+			q := url.Values{"client_name": {"Q"}, "redirect_uris": {"https://a.example/cb"}, "scopes": {"read push"}}
+			r := e.do(nil, http.MethodPost, "/api/v1/apps?"+q.Encode(), "", nil)
+			wantStatus(t, r, http.StatusOK)
+			if m := r.JSON(t); m["name"] != "Q" || fmt.Sprint(m["scopes"]) != "[read push]" {
+				t.Fatalf("app %v", m)
+			}
+		})
 		t.Run("default scope", func(t *testing.T) {
 			r := e.postJSON(nil, "/api/v1/apps", map[string]any{"client_name": "A", "redirect_uris": "https://a.example/cb"})
 			wantStatus(t, r, http.StatusOK)
