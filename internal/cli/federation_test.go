@@ -308,39 +308,62 @@ func TestNodeInfoDefaults(t *testing.T) {
 	}
 }
 
+// seenRequest is what a protected test document saw of a request.
+type seenRequest struct {
+	signer    pub.VerifiedSigner
+	userAgent string
+}
+
+// protectedDoc serves /private, a stand-in for the actor and object
+// documents to come, behind the server's own Federation.Protect, and
+// reports every request that got through on seen.
+func protectedDoc(inst *atomic.Pointer[apptest.Instance], seen chan<- seenRequest) server.Router {
+	return server.RouterFunc(func(r chi.Router) {
+		r.Get("/private", func(w http.ResponseWriter, r *http.Request) {
+			inst.Load().Federation.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				signer, _ := pub.SignerFromContext(r.Context())
+				seen <- seenRequest{signer, r.UserAgent()}
+				id := inst.Load().URL + "/private"
+				w.Header().Set("Content-Type", pub.ContentTypeActivityJSON)
+				fmt.Fprintf(w, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Note","content":"for signed eyes"}`, id)
+			})).ServeHTTP(w, r)
+		})
+	})
+}
+
 // TestTwoServersFederate runs two servers in one process: A fetches B's
 // instance actor through its engine, and fetches a document B serves in
 // authorized-fetch mode, signed as A's instance actor; B verifies the
 // signature by fetching A's instance actor over loopback.
 func TestTwoServersFederate(t *testing.T) {
-	type seen struct {
-		signer    pub.VerifiedSigner
-		userAgent string
-	}
-	var (
-		bInst atomic.Pointer[apptest.Instance]
-		got   = make(chan seen, 1)
-	)
-	a := apptest.Start(t, apptest.Options{Args: []string{"--insecure-http"}})
+	var aInst, bInst atomic.Pointer[apptest.Instance]
+	got := make(chan seenRequest, 4)
+	a := apptest.Start(t, apptest.Options{
+		Args:    []string{"--insecure-http"},
+		Routers: []server.Router{protectedDoc(&aInst, got)},
+	})
+	aInst.Store(a)
 	b := apptest.Start(t, apptest.Options{
-		Args: []string{"--insecure-http", "--authorized-fetch"},
-		Routers: []server.Router{server.RouterFunc(func(r chi.Router) {
-			// A stand-in for the actor and object documents to come, behind
-			// B's own authorized-fetch check.
-			r.Get("/private", func(w http.ResponseWriter, r *http.Request) {
-				bInst.Load().Federation.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					signer, _ := pub.SignerFromContext(r.Context())
-					got <- seen{signer, r.UserAgent()}
-					id := bInst.Load().URL + "/private"
-					w.Header().Set("Content-Type", pub.ContentTypeActivityJSON)
-					fmt.Fprintf(w, `{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Note","content":"for signed eyes"}`, id)
-				})).ServeHTTP(w, r)
-			})
-		})},
+		Args:    []string{"--insecure-http", "--authorized-fetch"},
+		Routers: []server.Router{protectedDoc(&bInst, got)},
 	})
 	bInst.Store(b)
 	ctx := context.Background()
 	engineA := a.Federation.Engine()
+
+	// Unsigned, A (authorized fetch off) serves the document and B (on)
+	// refuses it.
+	for _, tt := range []struct {
+		inst *apptest.Instance
+		want int
+	}{{a, http.StatusOK}, {b, http.StatusUnauthorized}} {
+		if res, _ := MustGetAccept(t, tt.inst.URL+"/private", "application/activity+json"); res.StatusCode != tt.want {
+			t.Errorf("unsigned GET %s/private = %d, want %d", tt.inst.URL, res.StatusCode, tt.want)
+		}
+	}
+	if s := <-got; s.signer.KeyID != "" {
+		t.Errorf("an unsigned request has signer %+v", s.signer)
+	}
 
 	// A's engine fetches B's instance actor over loopback.
 	actor, err := engineA.Fetch(ctx, b.URL+"/actor")
@@ -355,10 +378,6 @@ func TestTwoServersFederate(t *testing.T) {
 		t.Errorf("B's actor publishes %+v, %v", keys, err)
 	}
 
-	// Unsigned, B refuses the protected document.
-	if res, _ := MustGetAccept(t, b.URL+"/private", "application/activity+json"); res.StatusCode != http.StatusUnauthorized {
-		t.Errorf("unsigned GET in authorized-fetch mode = %d, want 401", res.StatusCode)
-	}
 	// Signed by A's instance actor, B accepts it.
 	note, err := engineA.Fetch(ctx, b.URL+"/private")
 	if err != nil {
