@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/go-oauth2/oauth2/v4"
 	"github.com/go-oauth2/oauth2/v4/server"
@@ -226,7 +227,7 @@ func (h *Handler) authorizeDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.redirectURI == OOBRedirectURI {
-		h.render(w, r, http.StatusOK, "code", &pageData{Title: "Your authorization code", App: req.app, Code: ti.GetCode()})
+		h.render(w, r, http.StatusOK, "code", &pageData{Title: "Your authorization code", App: req.app, Code: ti.GetCode(), CodeMinutes: int(h.svc.cfg.CodeTTL / time.Minute)})
 		return
 	}
 	h.redirectTo(w, r, req, url.Values{"code": {ti.GetCode()}})

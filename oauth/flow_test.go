@@ -123,6 +123,9 @@ func TestOutOfBandShowsCode(t *testing.T) {
 		r := e.authorize(c, authParams(a, "read"), "approve")
 		wantStatus(t, r, http.StatusOK)
 		code := htmlUnescape(regexpFind(t, r.Body, `id="code" class="code" value="([^"]+)"`))
+		if !strings.Contains(r.Body, "within 10 minutes") {
+			t.Error("code page does not say how long the code lasts")
+		}
 		tok := e.exchange(a, code, "", false)
 		wantStatus(t, tok, http.StatusOK)
 		wantStatus(t, e.get(nil, "/test/read", bearer(tok.JSON(t)["access_token"].(string))...), http.StatusOK)

@@ -29,11 +29,10 @@ type pageData struct {
 	RedirectURI string
 	OOB         bool
 	// The out-of-band code page.
-	Code string
+	Code        string
+	CodeMinutes int
 	// Message pages.
 	Paragraphs []string
-	Link       string
-	LinkText   string
 
 	focusTaken bool
 }
