@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/commonroom/commonroom/pub"
 	"github.com/commonroom/commonroom/pub/bunstore"
+	"github.com/commonroom/commonroom/pub/bunstore/bunstoretest"
 	pubdelivery "github.com/commonroom/commonroom/pub/delivery"
 	"github.com/commonroom/commonroom/streams"
 )
@@ -31,6 +34,7 @@ type node struct {
 	dir    *pub.ActorDirectory
 	store  pub.Store
 	queue  *bunstore.Store
+	db     *bun.DB
 	logs   *syncBuffer
 	hooks  *hookLog
 	cancel context.CancelFunc
@@ -69,9 +73,12 @@ func (h *hookLog) last(typ string) *pub.Inbound {
 
 type nodeOptions struct {
 	sqliteStore bool
-	noRun       bool
-	engine      func(*pub.Config)
-	fed         func(*pub.FederationConfig)
+	// postgres puts the store and the queue in a fresh PostgreSQL schema
+	// (COMMONROOM_TEST_POSTGRES; skipped without it).
+	postgres bool
+	noRun    bool
+	engine   func(*pub.Config)
+	fed      func(*pub.FederationConfig)
 }
 
 // newNode starts a node. Its Run stops when the test ends.
@@ -96,16 +103,22 @@ func newNode(t testing.TB, name string, opts nodeOptions) *node {
 		t.Fatal(err)
 	}
 	n.engine = e
-	db, err := bunstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), name+".db"))
-	if err != nil {
-		t.Fatal(err)
+	var db *bun.DB
+	if opts.postgres {
+		db = bunstoretest.Postgres(t).Open(t)
+	} else {
+		db, err = bunstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), name+".db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		if err := bunstore.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
 	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := bunstore.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	n.db = db
 	n.queue = bunstore.New(db)
-	if opts.sqliteStore {
+	if opts.sqliteStore || opts.postgres {
 		n.store = bunstore.NewFederationStore(db)
 	} else {
 		n.store = pub.NewMemoryStore()
