@@ -119,6 +119,9 @@ type Options struct {
 	Fetcher   Fetcher
 	Keys      KeyStore
 	Publisher Publisher
+	// Handles resolves @user@host mentions of accounts not stored yet
+	// (WebFinger); nil leaves such mentions as plain text.
+	Handles HandleResolver
 	// IDs draws row ids; nil means a generator on Now.
 	IDs *ids.Generator
 	// Now reads the clock; nil means time.Now.
@@ -132,18 +135,19 @@ type Options struct {
 // Service is the actors domain over one database. It is safe for concurrent
 // use; several Services (one per test server) can run in one process.
 type Service struct {
-	db     bun.IDB
-	cfg    Config
-	origin transport.Origin
-	base   string
-	fetch  Fetcher
-	keys   KeyStore
-	pub    Publisher
-	ids    *ids.Generator
-	now    func() time.Time
-	reg    *streams.Registry
-	log    *slog.Logger
-	html   *bluemonday.Policy
+	db      bun.IDB
+	cfg     Config
+	origin  transport.Origin
+	base    string
+	fetch   Fetcher
+	keys    KeyStore
+	pub     Publisher
+	handles HandleResolver
+	ids     *ids.Generator
+	now     func() time.Time
+	reg     *streams.Registry
+	log     *slog.Logger
+	html    *bluemonday.Policy
 }
 
 // NewService returns a Service over d, on which Migrations (and the users
@@ -170,18 +174,19 @@ func NewService(d bun.IDB, opts Options) (*Service, error) {
 		return nil, errors.New("actors: config limits must be positive; start from DefaultConfig")
 	}
 	s := &Service{
-		db:     d,
-		cfg:    cfg,
-		origin: origin,
-		base:   origin.String(),
-		fetch:  opts.Fetcher,
-		keys:   opts.Keys,
-		pub:    opts.Publisher,
-		ids:    opts.IDs,
-		now:    opts.Now,
-		reg:    opts.Registry,
-		log:    opts.Logger,
-		html:   newHTMLPolicy(),
+		db:      d,
+		cfg:     cfg,
+		origin:  origin,
+		base:    origin.String(),
+		fetch:   opts.Fetcher,
+		keys:    opts.Keys,
+		pub:     opts.Publisher,
+		handles: opts.Handles,
+		ids:     opts.IDs,
+		now:     opts.Now,
+		reg:     opts.Registry,
+		log:     opts.Logger,
+		html:    newHTMLPolicy(),
 	}
 	if s.now == nil {
 		s.now = time.Now
