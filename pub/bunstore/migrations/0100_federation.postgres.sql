@@ -12,7 +12,8 @@ CREATE TABLE pub_inbound (
     processed_at BIGINT,
     result       TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX pub_inbound_pending ON pub_inbound (lease_until, received_at) WHERE processed_at IS NULL;
+-- Claims read pending activities oldest first, skipping the few leased ones.
+CREATE INDEX pub_inbound_pending ON pub_inbound (received_at, id) WHERE processed_at IS NULL;
 
 CREATE TABLE pub_objects (
     id            TEXT PRIMARY KEY,
