@@ -18,6 +18,15 @@
 //   - [Fetcher] dereferences remote documents signed as the instance actor,
 //     answers our own IRIs locally, caches briefly and bounds reply-chain walks.
 //
+// On top of it, [Federation] is the inbox, outbox and side-effect layer: the
+// per-actor and shared inboxes (verify, deduplicate by activity id, record,
+// answer 202), background workers that apply the protocol's side effects
+// and call the host's [Hooks], [Federation.Publish] with audience resolution
+// and durable delivery (pub/delivery), paged collections, and inbox
+// forwarding. Its storage is [Store] ([MemoryStore] here, a bun
+// implementation in pub/bunstore); the host says which actors are local
+// through [LocalActors] ([ActorDirectory] is a simple one).
+//
 // The numbered rules cited in comments are those of the project's
 // SECURITY.md; the tests named TestSecurityNN_... check them one by one.
 //
