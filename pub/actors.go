@@ -2,7 +2,6 @@ package pub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -189,9 +188,6 @@ func ActorDocument(reg *streams.Registry, a LocalActor, sharedInbox string, spec
 	}
 	return doc, nil
 }
-
-// errNotActor is returned when an IRI names no local actor.
-var errNotActor = errors.New("pub: not a local actor")
 
 // serveDocument writes doc as AS2 with the caching headers actor and
 // object documents get.

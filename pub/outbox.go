@@ -177,12 +177,10 @@ func (f *Federation) applyOutbound(ctx context.Context, local LocalActor, act *s
 		if err != nil {
 			return err
 		}
-		if old, err := f.store.Object(ctx, so.ID); err == nil {
+		if _, err := f.store.Object(ctx, so.ID); err == nil {
 			return fmt.Errorf("pub: publish: %w: %s exists", ErrRejected, so.ID)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
-		} else {
-			_ = old
 		}
 		if err := f.store.PutObject(ctx, so); err != nil {
 			return fmt.Errorf("pub: publish: store %s: %w", so.ID, err)
