@@ -31,8 +31,9 @@ type Incoming struct {
 var survivesSuspension = map[string]bool{"Delete": true, "Undo": true, "Update": true, "Reject": true}
 
 // Receive applies an inbound activity to the social graph and to what
-// people receive: Follow, Accept, Reject, Undo (of Follow and Block) and
-// Block; other types are ignored. Activities by local actors are ignored (their effects
+// people receive: Follow, Accept, Reject, Undo (of Follow, Block, Like
+// and Announce), Block, Create, Update, Delete, Like, Announce and Flag;
+// other types are ignored. Activities by local actors are ignored (their effects
 // were applied when they were made). The actor's account is created or
 // refreshed from its own document (RemoteActor), except for a Delete by an
 // actor never seen, which is dropped without any fetch (rule 25). Activities
@@ -81,6 +82,8 @@ func (s *Service) Receive(ctx context.Context, in Incoming) error {
 		err = s.receiveUndo(ctx, actor, in)
 	case "Block":
 		err = s.receiveBlock(ctx, actor, act)
+	case "Create", "Update", "Delete", "Like", "Announce", "Flag":
+		err = s.receiveStatusActivity(ctx, actor, in)
 	default:
 		s.log.DebugContext(ctx, "actors: activity type not handled", slog.String("id", act.ID()), slog.String("type", typ))
 	}
@@ -242,7 +245,7 @@ func (s *Service) receiveUndo(ctx context.Context, actor *Account, in Incoming) 
 			}
 			return nil
 		}
-		return nil // nothing of the actor's with that id
+		return s.undoStatusActivity(ctx, tx, actor, undoneID)
 	})
 }
 

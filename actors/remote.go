@@ -58,6 +58,12 @@ func (s *Service) RefreshRemote(ctx context.Context, iri string) (*Account, erro
 	if err := s.checkDomainAllowed(ctx, iri); err != nil {
 		return nil, fmt.Errorf("actors: refresh %s: %w", iri, err)
 	}
+	if dead, err := s.tombstoned(ctx, s.db, iri); err != nil || dead {
+		if err == nil {
+			err = errkind.New(errkind.Gone, "the actor was deleted")
+		}
+		return nil, fmt.Errorf("actors: refresh %s: %w", iri, err)
+	}
 	doc, err := s.fetch.Fetch(ctx, iri)
 	if err != nil {
 		return nil, fmt.Errorf("actors: fetch %s: %w", iri, errkind.Wrap(errkind.NotFound, "the remote actor could not be fetched", err))

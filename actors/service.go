@@ -89,6 +89,11 @@ type Config struct {
 	MaxRemoteNoteChars        int
 	MaxRemoteFields           int
 	MaxAlsoKnownAs            int
+	// MaxRemoteStatusChars cuts remote statuses' HTML (100,000
+	// characters); MaxRemoteTags caps the mentions and the hashtags read
+	// from one remote status (100 each).
+	MaxRemoteStatusChars int
+	MaxRemoteTags        int
 	// RemoteRefreshAfter is how old a remote actor may get before
 	// RemoteActor fetches it again; 24 h.
 	RemoteRefreshAfter time.Duration
@@ -108,6 +113,8 @@ func DefaultConfig(baseURL string) Config {
 		MaxRemoteNoteChars:        10000,
 		MaxRemoteFields:           16,
 		MaxAlsoKnownAs:            20,
+		MaxRemoteStatusChars:      100000,
+		MaxRemoteTags:             100,
 		RemoteRefreshAfter:        24 * time.Hour,
 	}
 }
@@ -170,7 +177,8 @@ func NewService(d bun.IDB, opts Options) (*Service, error) {
 	if cfg.MaxStatusChars <= 0 || cfg.MaxDisplayNameChars <= 0 || cfg.MaxNoteChars <= 0 ||
 		cfg.MaxFields < 0 || cfg.MaxFieldNameChars <= 0 || cfg.MaxFieldValueChars <= 0 ||
 		cfg.MaxRemoteDisplayNameChars <= 0 || cfg.MaxRemoteNoteChars <= 0 ||
-		cfg.MaxRemoteFields < 0 || cfg.MaxAlsoKnownAs < 0 || cfg.RemoteRefreshAfter <= 0 {
+		cfg.MaxRemoteFields < 0 || cfg.MaxAlsoKnownAs < 0 || cfg.RemoteRefreshAfter <= 0 ||
+		cfg.MaxRemoteStatusChars <= 0 || cfg.MaxRemoteTags < 0 {
 		return nil, errors.New("actors: config limits must be positive; start from DefaultConfig")
 	}
 	s := &Service{
