@@ -554,13 +554,40 @@ func (f *Federation) onAnnounce(ctx context.Context, in *Inbound) error {
 	if f.isLocal(iri) {
 		return fmt.Errorf("%w: announce of unknown local object %s", ErrRejected, iri)
 	}
+	if emb := in.Activity.Object("object"); emb != nil && emb.IsActivity() {
+		return f.onRelayed(ctx, in, emb)
+	}
 	obj := f.resolveObject(ctx, in)
 	if obj == nil {
 		return fmt.Errorf("%w: announced object %s not confirmed by its origin", ErrRejected, iri)
 	}
-	if obj.IsActivity() {
-		return nil // a group relaying an activity (FEP-1b12): the hook's business
+	return f.storeRemote(ctx, obj)
+}
+
+// onRelayed handles an Announce of an activity, as a group relays its
+// members' posts (FEP-1b12). The relayed activity is not trusted as
+// embedded: for a Create or Update, its object is fetched from its own
+// origin and stored only if that origin confirms it and it is attributed
+// to the relayed activity's actor (SECURITY rule 11); in.Object is set to
+// it. Other relayed activities are left to the Announce hook.
+func (f *Federation) onRelayed(ctx context.Context, in *Inbound, inner *streams.Object) error {
+	if !inner.Is("Create") && !inner.Is("Update") {
+		in.Object = nil
+		return nil
 	}
+	iri := inner.IRI("object")
+	if iri == "" {
+		return fmt.Errorf("%w: relayed %s without object", ErrRejected, inner.Type())
+	}
+	obj, err := f.e.Fetch(ctx, iri)
+	if err != nil {
+		return fmt.Errorf("%w: relayed object %s not confirmed by its origin: %w", ErrRejected, iri, err)
+	}
+	by := obj.IRIs("attributedTo")
+	if len(by) != 1 || by[0] != inner.IRI("actor") || !sameOrigin(by[0], obj.ID()) {
+		return fmt.Errorf("%w: relayed object %s attributed to %v, relayed as %s's", ErrRejected, iri, by, inner.IRI("actor"))
+	}
+	in.Object = obj
 	return f.storeRemote(ctx, obj)
 }
 

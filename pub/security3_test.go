@@ -338,3 +338,51 @@ func TestSecurity11_InboxRefetchesForeignObject(t *testing.T) {
 		t.Errorf("Create hook ran %d times", got)
 	}
 }
+
+// TestSecurity11_InboxGroupAnnounceRefetches: a group relaying a member's
+// Create (FEP-1b12) embeds an object from another origin; it is fetched
+// from that origin and stored only as the origin serves it, and only when
+// it is attributed to the relayed activity's actor.
+func TestSecurity11_InboxGroupAnnounceRefetches(t *testing.T) {
+	f := newInboxFixture(t, nodeOptions{})
+	groups := newPeer(t, "groups.example")
+	club := groups.newActor("club", pub.SystemClock{})
+	origin := newPeer(t, "origin.example")
+	olga := origin.newActor("olga", pub.SystemClock{})
+	serve := func(n int, by string) string {
+		id := fmt.Sprintf("%s/statuses/%d", olga.id, n)
+		doc, _ := json.Marshal(map[string]any{"@context": streams.ASContextURL, "id": id, "type": "Note", "attributedTo": by, "content": "genuine"})
+		origin.serveJSON(strings.TrimPrefix(id, origin.base), doc)
+		return id
+	}
+	genuine, missing, misattributed := serve(1, olga.id), olga.id+"/statuses/2", serve(3, olga.id+"x")
+	for i, tc := range []struct {
+		name, object string
+		stored       bool
+	}{
+		{"origin confirms", genuine, true},
+		{"origin does not have it", missing, false},
+		{"origin attributes it to someone else", misattributed, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			relay := asDoc(t, map[string]any{
+				"id": fmt.Sprintf("%s/announces/%d", club.id, i), "type": "Announce", "actor": club.id,
+				"to": []string{streams.PublicIRI}, "object": map[string]any{
+					"id": tc.object + "/activity", "type": "Create", "actor": olga.id,
+					"object": map[string]any{"id": tc.object, "type": "Note", "attributedTo": olga.id, "content": "forged"},
+				},
+			})
+			if got := f.post(club, "/inbox", relay); got != http.StatusAccepted {
+				t.Fatalf("POST = %d", got)
+			}
+			f.process(t)
+			o, ok := f.n.object(tc.object)
+			if ok != tc.stored {
+				t.Fatalf("stored = %v, want %v", ok, tc.stored)
+			}
+			if ok && !strings.Contains(string(o.Body), "genuine") {
+				t.Errorf("stored the relayed copy, not the origin's: %s", o.Body)
+			}
+		})
+	}
+}
