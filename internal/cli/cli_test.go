@@ -66,7 +66,8 @@ func TestVersionAndUsage(t *testing.T) {
 	if out := MustRun(t, "version"); !strings.HasPrefix(out, "commonroom "+cli.Version) {
 		t.Errorf("version = %q", out)
 	}
-	for _, args := range [][]string{nil, {"frobnicate"}, {"admin", "user", "delete"}, {"serve", "extra"}, {"serve", "--no-such-flag"}} {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"admin", "user", "delete"}, {"serve", "extra"}, {"serve", "--no-such-flag"},
+		{"serve", "--open-registrations"}, {"admin", "token"}, {"admin", "token", "--scopes", "read"}} {
 		_, _, err := run(args, nil)
 		if !errors.Is(err, cli.ErrUsage) {
 			t.Errorf("commonroom %v = %v, want a usage error", args, err)
@@ -117,7 +118,9 @@ func TestServeFailsOnBadConfig(t *testing.T) {
 		{"bad delivery_per_host", []string{"serve", "--delivery-per-host", "0"}, nil, `config: delivery_per_host "0": must be from 1`},
 		{"bad delivery_concurrency", []string{"serve"}, map[string]string{"COMMONROOM_DELIVERY_CONCURRENCY": "lots"}, `config: delivery_concurrency "lots" (env COMMONROOM_DELIVERY_CONCURRENCY)`},
 		{"bad authorized_fetch", []string{"serve", "--authorized-fetch=perhaps"}, nil, `config: authorized_fetch "perhaps" (flag --authorized-fetch): want true or false`},
-		{"bad open_registrations", []string{"serve"}, map[string]string{"COMMONROOM_OPEN_REGISTRATIONS": "yes please"}, `config: open_registrations "yes please"`},
+		{"removed open_registrations", []string{"serve"}, map[string]string{"COMMONROOM_OPEN_REGISTRATIONS": "true"}, `config: open_registrations "true" (env COMMONROOM_OPEN_REGISTRATIONS): removed: set registration = "open"`},
+		{"bad registration", []string{"serve", "--registration", "anyone"}, nil, `config: registration "anyone": want open, approval, closed or invite`},
+		{"bad oauth_password_grant", []string{"serve", "--oauth-password-grant=sometimes"}, nil, `config: oauth_password_grant "sometimes" (flag --oauth-password-grant): want true or false`},
 		{"bad instance_name", []string{"serve", "--instance-name", "tab\there"}, nil, `config: instance_name "tab\there": contains a control character`},
 	}
 	for _, tt := range tests {

@@ -237,7 +237,7 @@ func TestHostMeta(t *testing.T) {
 func TestNodeInfo(t *testing.T) {
 	dbtest.ForEachDSN(t, func(t *testing.T, dsn string) {
 		inst := apptest.Start(t, apptest.Options{DSN: dsn, Args: []string{
-			"--insecure-http", "--open-registrations", "--instance-name", "Maple School",
+			"--insecure-http", "--registration", "open", "--instance-name", "Maple School",
 			"--instance-description", "Teachers of the Maple district",
 		}})
 		res, body := MustGetAccept(t, inst.URL+"/.well-known/nodeinfo", "")
@@ -301,7 +301,7 @@ func TestNodeInfoDefaults(t *testing.T) {
 	_, body := MustGetAccept(t, inst.URL+"/nodeinfo/2.1", "")
 	doc := MustJSON(t, body)
 	if doc["openRegistrations"] != false {
-		t.Errorf("openRegistrations = %v by default, want false", doc["openRegistrations"])
+		t.Errorf("openRegistrations = %v by default (registration closed), want false", doc["openRegistrations"])
 	}
 	if meta := doc["metadata"].(map[string]any); len(meta) != 0 {
 		t.Errorf("metadata = %v with no instance name or description", meta)

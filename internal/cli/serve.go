@@ -46,7 +46,9 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	fc.Version = Version
 	fc.InsecureHTTP = cfg.InsecureHTTP
 	fc.AuthorizedFetch = cfg.AuthorizedFetch
-	fc.OpenRegistrations = cfg.OpenRegistrations
+	// NodeInfo's openRegistrations follows the sign-up mode: true only
+	// when anyone may sign up without approval or an invite.
+	fc.OpenRegistrations = cfg.OpenRegistrations()
 	fc.InstanceName = cfg.InstanceName
 	fc.InstanceDescription = cfg.InstanceDescription
 	fc.DeliveryConcurrency = cfg.DeliveryConcurrency

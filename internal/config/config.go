@@ -53,8 +53,6 @@ type Config struct {
 	// GETs (Mastodon's secure mode). The instance actor is always served
 	// unsigned.
 	AuthorizedFetch bool
-	// OpenRegistrations says, in NodeInfo, whether anyone may sign up.
-	OpenRegistrations bool
 	// InstanceName and InstanceDescription describe the server in NodeInfo
 	// (nodeName, nodeDescription); empty ones are left out.
 	InstanceName        string
@@ -63,7 +61,34 @@ type Config struct {
 	// DeliveryPerHost the most to one remote host.
 	DeliveryConcurrency int
 	DeliveryPerHost     int
+
+	// Registration says who may create an account on the sign-up page:
+	// RegistrationOpen, RegistrationApproval, RegistrationClosed or
+	// RegistrationInvite. It is the one source of NodeInfo's
+	// openRegistrations (see OpenRegistrations).
+	Registration string
+	// OAuthPasswordGrant enables OAuth's grant_type=password for legacy
+	// clients (it hands the person's password to the app).
+	OAuthPasswordGrant bool
 }
+
+// The registration modes, as the oauth package names them.
+const (
+	// RegistrationOpen lets anyone sign up and sign in at once.
+	RegistrationOpen = "open"
+	// RegistrationApproval creates accounts that cannot sign in until a
+	// moderator approves them.
+	RegistrationApproval = "approval"
+	// RegistrationClosed turns sign-up off: accounts come from
+	// `commonroom admin user create`. The default.
+	RegistrationClosed = "closed"
+	// RegistrationInvite lets people with an invite code sign up.
+	RegistrationInvite = "invite"
+)
+
+// OpenRegistrations reports whether anyone may sign up without approval or
+// an invite: what NodeInfo's openRegistrations says.
+func (c Config) OpenRegistrations() bool { return c.Registration == RegistrationOpen }
 
 // Bounds on the federation settings.
 const (
@@ -73,7 +98,9 @@ const (
 )
 
 // DefaultConfig returns the configuration used when nothing is set: listen on
-// 127.0.0.1:8080, public host localhost:8080, data in ./data.
+// 127.0.0.1:8080, public host localhost:8080, data in ./data, sign-up
+// closed (a new server takes no strangers' accounts until its operator
+// chooses a mode), no OAuth password grant.
 func DefaultConfig() Config {
 	return Config{
 		Addr:            "127.0.0.1:8080",
@@ -85,6 +112,8 @@ func DefaultConfig() Config {
 
 		DeliveryConcurrency: 64,
 		DeliveryPerHost:     4,
+
+		Registration: RegistrationClosed,
 	}
 }
 
@@ -166,6 +195,11 @@ func (c *Config) Validate() error {
 	if c.DeliveryPerHost < 1 || c.DeliveryPerHost > c.DeliveryConcurrency {
 		return &Error{Key: "delivery_per_host", Value: strconv.Itoa(c.DeliveryPerHost),
 			Reason: fmt.Sprintf("must be from 1 to delivery_concurrency (%d)", c.DeliveryConcurrency)}
+	}
+	switch c.Registration {
+	case RegistrationOpen, RegistrationApproval, RegistrationClosed, RegistrationInvite:
+	default:
+		return &Error{Key: "registration", Value: c.Registration, Reason: "want open, approval, closed or invite"}
 	}
 	return nil
 }

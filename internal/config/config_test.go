@@ -132,7 +132,15 @@ func TestBadValues(t *testing.T) {
 		{"unknown extension", nil, nil, "c.ini:\naddr=x\n", `unknown file type ".ini"`},
 		{"missing file", []string{"--config", "/nonexistent/c.toml"}, nil, "", `config: open /nonexistent/c.toml`},
 		{"bad authorized_fetch", nil, env{"COMMONROOM_AUTHORIZED_FETCH": "sometimes"}, "", `config: authorized_fetch "sometimes" (env COMMONROOM_AUTHORIZED_FETCH): want true or false`},
-		{"bad open_registrations in file", nil, nil, "c.toml:\nopen_registrations = \"perhaps\"\n", `config: open_registrations "perhaps" (file `},
+		{"open_registrations in file is removed", nil, nil, "c.toml:\nopen_registrations = true\n", `config: open_registrations "true" (file `},
+		{"open_registrations in file says what replaced it", nil, nil, "c.yaml:\nopen_registrations: true\n", `removed: set registration = "open"`},
+		{"open_registrations in env is removed", nil, env{"COMMONROOM_OPEN_REGISTRATIONS": "true"}, "", `config: open_registrations "true" (env COMMONROOM_OPEN_REGISTRATIONS): removed: set registration = "open"`},
+		{"open_registrations flag is gone", []string{"--open-registrations"}, nil, "", `flag provided but not defined: -open-registrations`},
+		{"unknown registration mode", []string{"--registration", "everyone"}, nil, "", `config: registration "everyone": want open, approval, closed or invite`},
+		{"registration mode is case-sensitive", nil, env{"COMMONROOM_REGISTRATION": "Open"}, "", `config: registration "Open": want open`},
+		{"empty registration in file", nil, nil, "c.toml:\nregistration = \"\"\n", `config: registration "": want open`},
+		{"registration as a bool in file", nil, nil, "c.yaml:\nregistration: true\n", `config: registration "true" (file `},
+		{"bad oauth_password_grant", nil, env{"COMMONROOM_OAUTH_PASSWORD_GRANT": "legacy"}, "", `config: oauth_password_grant "legacy" (env COMMONROOM_OAUTH_PASSWORD_GRANT): want true or false`},
 		{"delivery_concurrency not a number", []string{"--delivery-concurrency", "many"}, nil, "", `config: delivery_concurrency "many" (flag --delivery-concurrency): want a whole number`},
 		{"delivery_concurrency zero", []string{"--delivery-concurrency", "0"}, nil, "", `config: delivery_concurrency "0": must be from 1 to 1024`},
 		{"delivery_concurrency too high", nil, env{"COMMONROOM_DELIVERY_CONCURRENCY": "5000"}, "", `config: delivery_concurrency "5000": must be from 1 to 1024`},
@@ -165,7 +173,6 @@ func TestBadValues(t *testing.T) {
 func TestFederationSettings(t *testing.T) {
 	toml := MustWrite(t, "c.toml", `
 authorized_fetch = true
-open_registrations = true
 instance_name = "Maple School"
 instance_description = """
 Teachers of the Maple district.
@@ -173,10 +180,10 @@ Sharing lesson plans."""
 delivery_concurrency = 16
 delivery_per_host = 2
 `)
-	yml := MustWrite(t, "c.yaml", "authorized_fetch: true\nopen_registrations: true\ninstance_name: Maple School\n"+
+	yml := MustWrite(t, "c.yaml", "authorized_fetch: true\ninstance_name: Maple School\n"+
 		"instance_description: |-\n  Teachers of the Maple district.\n  Sharing lesson plans.\ndelivery_concurrency: 16\ndelivery_per_host: 2\n")
 	want := func(c config.Config) bool {
-		return c.AuthorizedFetch && c.OpenRegistrations && c.InstanceName == "Maple School" &&
+		return c.AuthorizedFetch && c.InstanceName == "Maple School" &&
 			c.InstanceDescription == "Teachers of the Maple district.\nSharing lesson plans." &&
 			c.DeliveryConcurrency == 16 && c.DeliveryPerHost == 2
 	}
@@ -188,11 +195,11 @@ delivery_per_host = 2
 		{"toml", []string{"--config", toml}, nil},
 		{"yaml", []string{"--config", yml}, nil},
 		{"env", nil, env{
-			"COMMONROOM_AUTHORIZED_FETCH": "true", "COMMONROOM_OPEN_REGISTRATIONS": "1",
-			"COMMONROOM_INSTANCE_NAME": "Maple School", "COMMONROOM_INSTANCE_DESCRIPTION": "Teachers of the Maple district.\nSharing lesson plans.",
+			"COMMONROOM_AUTHORIZED_FETCH": "true", "COMMONROOM_INSTANCE_NAME": "Maple School",
+			"COMMONROOM_INSTANCE_DESCRIPTION": "Teachers of the Maple district.\nSharing lesson plans.",
 			"COMMONROOM_DELIVERY_CONCURRENCY": "16", "COMMONROOM_DELIVERY_PER_HOST": "2",
 		}},
-		{"flags", []string{"--authorized-fetch", "--open-registrations", "--instance-name", "Maple School",
+		{"flags", []string{"--authorized-fetch", "--instance-name", "Maple School",
 			"--instance-description", "Teachers of the Maple district.\nSharing lesson plans.",
 			"--delivery-concurrency", "16", "--delivery-per-host", "2"}, nil},
 	}
@@ -204,8 +211,39 @@ delivery_per_host = 2
 		})
 	}
 	def := config.DefaultConfig()
-	if def.AuthorizedFetch || def.OpenRegistrations || def.DeliveryConcurrency != 64 || def.DeliveryPerHost != 4 {
+	if def.AuthorizedFetch || def.DeliveryConcurrency != 64 || def.DeliveryPerHost != 4 {
 		t.Errorf("federation defaults = %+v", def)
+	}
+}
+
+func TestRegistrationSettings(t *testing.T) {
+	def := config.DefaultConfig()
+	if def.Registration != config.RegistrationClosed || def.OpenRegistrations() || def.OAuthPasswordGrant {
+		t.Errorf("defaults: registration %q, open %v, password grant %v; want closed, false, false",
+			def.Registration, def.OpenRegistrations(), def.OAuthPasswordGrant)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		env      env
+		mode     string
+		open     bool
+		password bool
+	}{
+		{"open by flag", []string{"--registration", "open"}, nil, config.RegistrationOpen, true, false},
+		{"approval by env", nil, env{"COMMONROOM_REGISTRATION": "approval"}, config.RegistrationApproval, false, false},
+		{"invite from toml", []string{"--config", MustWrite(t, "c.toml", "registration = \"invite\"\noauth_password_grant = true\n")}, nil, config.RegistrationInvite, false, true},
+		{"open from yaml", []string{"--config", MustWrite(t, "c.yaml", "registration: open\noauth_password_grant: true\n")}, nil, config.RegistrationOpen, true, true},
+		{"flag beats env", []string{"--registration", "closed", "--oauth-password-grant"}, env{"COMMONROOM_REGISTRATION": "open"}, config.RegistrationClosed, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := MustLoad(t, tt.args, tt.env)
+			if cfg.Registration != tt.mode || cfg.OpenRegistrations() != tt.open || cfg.OAuthPasswordGrant != tt.password {
+				t.Errorf("registration %q, open %v, password grant %v; want %q, %v, %v",
+					cfg.Registration, cfg.OpenRegistrations(), cfg.OAuthPasswordGrant, tt.mode, tt.open, tt.password)
+			}
+		})
 	}
 }
 

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,8 +89,6 @@ func Fields() []Field {
 			set: func(c *Config, v string) error { c.LogFormat = v; return nil }},
 		boolField("authorized_fetch", "require signed GETs for actor and object documents (the instance actor stays public)",
 			func(c *Config) *bool { return &c.AuthorizedFetch }),
-		boolField("open_registrations", "tell NodeInfo that anyone may sign up",
-			func(c *Config) *bool { return &c.OpenRegistrations }),
 		{Key: "instance_name", Usage: "the server's name in NodeInfo (nodeName)",
 			get: func(c Config) string { return c.InstanceName },
 			set: func(c *Config, v string) error { c.InstanceName = v; return nil }},
@@ -99,6 +99,20 @@ func Fields() []Field {
 			func(c *Config) *int { return &c.DeliveryConcurrency }),
 		intField("delivery_per_host", "most outgoing deliveries in flight to one remote host",
 			func(c *Config) *int { return &c.DeliveryPerHost }),
+		{Key: "registration", Usage: "who may sign up: open, approval, closed or invite (NodeInfo's openRegistrations is true only for open)",
+			get: func(c Config) string { return c.Registration },
+			set: func(c *Config, v string) error { c.Registration = v; return nil }},
+		boolField("oauth_password_grant", "allow OAuth's password grant for legacy clients (they see the password)",
+			func(c *Config) *bool { return &c.OAuthPasswordGrant }),
+	}
+}
+
+// removedKeys maps each setting that no longer exists to what to set
+// instead, so that an old config file or environment fails with advice
+// rather than "unknown key" or, for the environment, silence.
+func removedKeys() map[string]string {
+	return map[string]string{
+		"open_registrations": `removed: set registration = "open" (or approval, closed, invite); NodeInfo's openRegistrations follows it`,
 	}
 }
 
@@ -206,8 +220,16 @@ func (f *Flags) Load(getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
-// ApplyEnv sets every field whose COMMONROOM_* variable is non-empty.
+// ApplyEnv sets every field whose COMMONROOM_* variable is non-empty. The
+// variable of a removed setting is an error that says what replaced it.
 func ApplyEnv(cfg *Config, getenv func(string) string) error {
+	removed := removedKeys()
+	for _, key := range slices.Sorted(maps.Keys(removed)) {
+		env := EnvPrefix + strings.ToUpper(key)
+		if v := getenv(env); v != "" {
+			return &Error{Key: key, Value: v, Source: "env " + env, Reason: removed[key]}
+		}
+	}
 	for _, field := range Fields() {
 		v := getenv(field.Env())
 		if v == "" {
@@ -255,7 +277,11 @@ func LoadFile(path string, cfg *Config) error {
 	for _, k := range keys {
 		field, ok := byKey[k]
 		if !ok {
-			return &Error{Key: k, Value: fmt.Sprint(values[k]), Source: source, Reason: "unknown key"}
+			reason := "unknown key"
+			if hint, removed := removedKeys()[k]; removed {
+				reason = hint
+			}
+			return &Error{Key: k, Value: fmt.Sprint(values[k]), Source: source, Reason: reason}
 		}
 		var text string
 		switch v := values[k].(type) {
