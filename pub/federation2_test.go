@@ -13,17 +13,22 @@ import (
 // reply, like, boost, undo, delete and unfollow, asserting each state change
 // on both sides.
 func TestFederationEndToEnd(t *testing.T) {
-	for _, sqlite := range []bool{false, true} {
-		t.Run(map[bool]string{false: "memory", true: "sqlite"}[sqlite], func(t *testing.T) {
-			testFederationEndToEnd(t, sqlite)
-		})
+	for _, tc := range []struct {
+		name string
+		opts nodeOptions
+	}{
+		{"memory", nodeOptions{}},
+		{"sqlite", nodeOptions{sqliteStore: true}},
+		{"postgres", nodeOptions{postgres: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testFederationEndToEnd(t, tc.opts) })
 	}
 }
 
-func testFederationEndToEnd(t *testing.T, sqlite bool) {
-	school := newNode(t, "school", nodeOptions{sqliteStore: sqlite})
-	library := newNode(t, "library", nodeOptions{sqliteStore: sqlite})
-	museum := newNode(t, "museum", nodeOptions{sqliteStore: sqlite})
+func testFederationEndToEnd(t *testing.T, opts nodeOptions) {
+	school := newNode(t, "school", opts)
+	library := newNode(t, "library", opts)
+	museum := newNode(t, "museum", opts)
 	alice := school.actor("alice", false)
 	bob := library.actor("bob", true) // approves followers by hand
 	carol := museum.actor("carol", false)

@@ -81,9 +81,16 @@ func createNote(t testing.TB, a *remoteActor, n int, to ...string) (activity []b
 // parallel to a personal inbox and the shared inbox, is stored and handled
 // once; every request gets a 2xx.
 func TestSecurity21_DuplicateDelivery(t *testing.T) {
-	for _, sqlite := range []bool{false, true} {
-		t.Run(map[bool]string{false: "memory", true: "sqlite"}[sqlite], func(t *testing.T) {
-			f := newInboxFixture(t, nodeOptions{sqliteStore: sqlite})
+	for _, tc := range []struct {
+		name string
+		opts nodeOptions
+	}{
+		{"memory", nodeOptions{}},
+		{"sqlite", nodeOptions{sqliteStore: true}},
+		{"postgres", nodeOptions{postgres: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newInboxFixture(t, tc.opts)
 			first, firstID := createNote(t, f.rex, 1, f.ana.ID)
 			for i := range 2 {
 				if got := f.post(f.rex, "/inbox", first); got != http.StatusAccepted {
@@ -126,8 +133,15 @@ func TestSecurity21_DuplicateDelivery(t *testing.T) {
 					t.Errorf("inbound %s: %+v, %v", id, a.Result, err)
 				}
 			}
-			if !sqlite && f.inboundCount(t) != 2 {
-				t.Errorf("%d inbound records, want 2", f.inboundCount(t))
+			var rows int
+			if err := f.n.db.NewRaw("SELECT COUNT(*) FROM pub_inbound").Scan(context.Background(), &rows); err != nil {
+				t.Fatal(err)
+			}
+			if tc.name == "memory" {
+				rows = f.inboundCount(t)
+			}
+			if rows != 2 {
+				t.Errorf("%d inbound records, want 2", rows)
 			}
 		})
 	}
@@ -384,5 +398,60 @@ func TestSecurity11_InboxGroupAnnounceRefetches(t *testing.T) {
 				t.Errorf("stored the relayed copy, not the origin's: %s", o.Body)
 			}
 		})
+	}
+}
+
+// TestSecurity19_InboxOversizedNothingStored: a body over 1 MiB is refused
+// with 413 at both inboxes before it is parsed; nothing is recorded.
+func TestSecurity19_InboxOversizedNothingStored(t *testing.T) {
+	f := newInboxFixture(t, nodeOptions{})
+	big := asDoc(t, map[string]any{"id": f.rex.id + "/big", "type": "Create", "actor": f.rex.id,
+		"object": map[string]any{"id": f.rex.id + "/n/big", "type": "Note", "attributedTo": f.rex.id, "content": strings.Repeat("a", 1<<20)}})
+	for _, path := range []string{"/inbox", "/users/ana/inbox"} {
+		if got := f.post(f.rex, path, big); got != http.StatusRequestEntityTooLarge {
+			t.Errorf("POST %s = %d, want 413", path, got)
+		}
+	}
+	deep := []byte(strings.Repeat("[", 10000) + strings.Repeat("]", 10000))
+	if got := f.post(f.rex, "/inbox", deep); got != http.StatusBadRequest {
+		t.Errorf("deeply nested body = %d, want 400", got)
+	}
+	f.process(t)
+	if f.inboundCount(t) != 0 || f.peer.requests() != 0 {
+		t.Errorf("%d recorded, %d key fetches", f.inboundCount(t), f.peer.requests())
+	}
+}
+
+// TestSecurity25_InboxUnknownActorDeleteNothingStored: a self-Delete of an
+// actor we never saw is answered 202 with no fetch, nothing recorded and no
+// hook; a known actor's self-Delete removes its follows.
+func TestSecurity25_InboxUnknownActorDeleteNothingStored(t *testing.T) {
+	f := newInboxFixture(t, nodeOptions{})
+	del := asDoc(t, map[string]any{"id": f.rex.id + "#delete", "type": "Delete", "actor": f.rex.id, "object": f.rex.id, "to": []string{streams.PublicIRI}})
+	if got := f.post(f.rex, "/inbox", del); got != http.StatusAccepted {
+		t.Fatalf("POST = %d, want 202", got)
+	}
+	f.process(t)
+	if f.inboundCount(t) != 0 || f.peer.requests() != 0 || f.n.hooks.count("Delete") != 0 {
+		t.Fatalf("recorded %d, fetched %d, hooks %d", f.inboundCount(t), f.peer.requests(), f.n.hooks.count("Delete"))
+	}
+	// Known now: rex follows ana, then deletes himself.
+	follow := asDoc(t, map[string]any{"id": f.rex.id + "/follows/1", "type": "Follow", "actor": f.rex.id, "object": f.ana.ID})
+	if got := f.post(f.rex, "/inbox", follow); got != http.StatusAccepted {
+		t.Fatalf("follow = %d", got)
+	}
+	f.process(t)
+	if _, ok := f.n.follow(f.rex.id, f.ana.ID); !ok {
+		t.Fatal("follow not recorded")
+	}
+	if got := f.post(f.rex, "/inbox", del); got != http.StatusAccepted {
+		t.Fatalf("POST = %d, want 202", got)
+	}
+	f.process(t)
+	if _, ok := f.n.follow(f.rex.id, f.ana.ID); ok {
+		t.Error("a deleted actor's follow survived")
+	}
+	if f.n.hooks.count("Delete") != 1 {
+		t.Errorf("Delete hook ran %d times", f.n.hooks.count("Delete"))
 	}
 }

@@ -109,6 +109,7 @@ const (
 	FollowAccepted
 )
 
+// String returns "pending" or "accepted".
 func (s FollowState) String() string {
 	switch s {
 	case FollowPending:
@@ -122,16 +123,19 @@ func (s FollowState) String() string {
 // Follow is one follow relation, in either direction (a remote actor
 // following a local one, or a local actor following a remote one).
 type Follow struct {
+	// Follower follows Followee; one of them is a local actor.
 	Follower string
 	Followee string
 	// ActivityID is the id of the Follow activity.
 	ActivityID string
-	State      FollowState
+	// State is pending until the followee accepts.
+	State FollowState
 	// Inbox and SharedInbox are the follower's, recorded so that
 	// delivering to followers needs no fetch.
 	Inbox       string
 	SharedInbox string
-	CreatedAt   time.Time
+	// CreatedAt is when the relation was first recorded.
+	CreatedAt time.Time
 }
 
 // FollowStore keeps follow relations, one per (follower, followee).
@@ -156,20 +160,25 @@ type FollowStore interface {
 // FollowQuery selects relations for [FollowStore.Follows]: exactly one of
 // Follower and Followee is set.
 type FollowQuery struct {
+	// Follower or Followee selects the relations of one actor.
 	Follower, Followee string
-	State              FollowState
-	Offset, Limit      int
+	// State filters by state; 0 means any.
+	State FollowState
+	// Offset and Limit page the result (Limit <= 0: no limit).
+	Offset, Limit int
 }
 
 // CollectionItem is one member of a stored collection (an outbox, liked,
 // featured, likes, shares, replies).
 type CollectionItem struct {
+	// Item is the member's IRI.
 	Item string
 	// Public marks items anonymous readers may see.
 	Public bool
 	// Audience lists who may see a non-public item.
 	Audience []string
-	AddedAt  time.Time
+	// AddedAt is when it was added.
+	AddedAt time.Time
 }
 
 // CollectionStore keeps ordered collections of IRIs, each item at most
