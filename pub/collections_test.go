@@ -117,6 +117,24 @@ func testCollections(t *testing.T, sqlite bool) {
 	if following := read(ana.Following(), nil); total(following) != 0 || following.Has("last") {
 		t.Errorf("following: total %d", total(following))
 	}
+	if err := n.fed.Feature(t.Context(), ana.ID, privateNote); err != nil {
+		t.Fatal(err)
+	}
+	if featured := read(ana.Featured(), nil); total(featured) != 0 {
+		t.Errorf("anonymous featured shows a followers-only note: %d", total(featured))
+	}
+	if !strings.Contains(string(mustGet(t, n, ana.Featured()+"?page=1", signedRex)), privateNote) {
+		t.Error("a follower does not see the featured followers-only note")
+	}
+	if err := n.fed.Feature(t.Context(), ana.ID, rex.id+"/statuses/1"); err == nil {
+		t.Error("featured someone else's object")
+	}
+	if err := n.fed.Unfeature(t.Context(), ana.ID, privateNote); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mustGet(t, n, ana.Featured()+"?page=1", signedRex)), privateNote) {
+		t.Error("unfeatured note still featured")
+	}
 	if liked := read(ana.Liked(), nil); total(liked) != 1 {
 		t.Errorf("liked: total %d", total(liked))
 	}

@@ -449,3 +449,51 @@ func (f *Federation) PendingFollowers(ctx context.Context, actor string) ([]Foll
 	}
 	return fs, nil
 }
+
+// Feature pins one of the local actor's live objects to its featured
+// collection and publishes an Add of it to the actor's followers (what
+// Mastodon sends for pinned posts). Unfeature undoes it with a Remove.
+func (f *Federation) Feature(ctx context.Context, actorID, objectID string) error {
+	return f.feature(ctx, actorID, objectID, true)
+}
+
+// Unfeature removes an object from the local actor's featured collection
+// and publishes a Remove of it.
+func (f *Federation) Unfeature(ctx context.Context, actorID, objectID string) error {
+	return f.feature(ctx, actorID, objectID, false)
+}
+
+func (f *Federation) feature(ctx context.Context, actorID, objectID string, add bool) error {
+	local, err := f.actors.LocalActor(ctx, actorID)
+	if err != nil {
+		return fmt.Errorf("pub: feature: %w", err)
+	}
+	so, err := f.store.Object(ctx, objectID)
+	if err != nil {
+		return fmt.Errorf("pub: feature: %w", err)
+	}
+	if !so.Local || so.AttributedTo != local.ID || !so.Deleted.IsZero() {
+		return fmt.Errorf("pub: feature %s: %w: not a live object of %s", objectID, ErrRejected, local.ID)
+	}
+	typ := "Remove"
+	if add {
+		typ = "Add"
+		_, err = f.store.AddItem(ctx, local.Featured(), CollectionItem{Item: objectID, Public: so.Public, Audience: so.Audience, AddedAt: f.clock.Now()})
+	} else {
+		_, err = f.store.RemoveItem(ctx, local.Featured(), objectID)
+	}
+	if err != nil {
+		return fmt.Errorf("pub: feature %s: %w", objectID, err)
+	}
+	act := f.e.cfg.Registry.New(typ)
+	_ = act.Set("object", streams.IRI(objectID))
+	_ = act.Set("target", streams.IRI(local.Featured()))
+	if so.Public {
+		_ = act.Set("to", streams.IRIList(streams.PublicIRI))
+	}
+	_ = act.Set("cc", streams.IRIList(local.Followers()))
+	if _, err := f.Publish(ctx, local.ID, act); err != nil {
+		return fmt.Errorf("pub: feature %s: %w", objectID, err)
+	}
+	return nil
+}
