@@ -18,6 +18,7 @@ import (
 	"github.com/commonroom/commonroom/internal/dbtest"
 	"github.com/commonroom/commonroom/internal/federation"
 	"github.com/commonroom/commonroom/internal/server"
+	"github.com/commonroom/commonroom/oauth"
 )
 
 // Options configure Start. The zero value runs a server on a fresh SQLite
@@ -48,6 +49,9 @@ type Instance struct {
 	// Federation is the server's federation layer: its engine (keys,
 	// instance actor, signing fetcher) and delivery pool.
 	Federation *federation.Federation
+	// OAuth is the server's OAuth provider: tests issue, inspect and
+	// revoke tokens through it, as the admin CLI and clients would.
+	OAuth *oauth.Service
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -84,6 +88,7 @@ func Start(tb testing.TB, opts Options) *Instance {
 		Routers:  opts.Routers,
 		// Set before Ready, so it is in place when Start returns.
 		Federation: func(f *federation.Federation) { inst.Federation = f },
+		OAuth:      func(s *oauth.Service) { inst.OAuth = s },
 	}
 	args := append([]string{"serve", "--host", host, "--db", opts.DSN, "--log-level", "debug"}, opts.Args...)
 	ctx, cancel := context.WithCancel(context.Background())

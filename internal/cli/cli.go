@@ -21,6 +21,7 @@ import (
 	"github.com/commonroom/commonroom/internal/federation"
 	"github.com/commonroom/commonroom/internal/server"
 	"github.com/commonroom/commonroom/internal/users"
+	"github.com/commonroom/commonroom/oauth"
 	"github.com/commonroom/commonroom/pub/bunstore"
 )
 
@@ -51,6 +52,10 @@ type Main struct {
 	// layer once it is built, before the server accepts requests (tests
 	// reach its engine and delivery pool through it).
 	Federation func(*federation.Federation)
+	// OAuth, if set, is called by serve with the server's OAuth provider
+	// once it is built, before the server accepts requests (tests issue
+	// and revoke tokens through it).
+	OAuth func(*oauth.Service)
 }
 
 // Run runs the command line args (without the program name) with the
@@ -67,6 +72,7 @@ func Migrations() []db.MigrationSet {
 		users.Migrations(),
 		{Name: "pub/bunstore", FS: bunstore.Migrations},
 		federation.Migrations(),
+		oauth.Migrations(), // after users, as the oauth package asks
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/federation"
 	"github.com/commonroom/commonroom/internal/server"
+	"github.com/commonroom/commonroom/oauth"
 )
 
 // serve runs the server until ctx is cancelled.
@@ -62,7 +63,20 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	if m.Federation != nil {
 		m.Federation(fed)
 	}
-	routers := append([]server.Router{fed}, m.Routers...)
+	auth, err := newOAuth(d.DB, cfg, logger)
+	if err != nil {
+		return err
+	}
+	authHandler, err := oauth.NewHandler(auth, oauth.HandlerOptions{})
+	if err != nil {
+		return err
+	}
+	if m.OAuth != nil {
+		m.OAuth(auth)
+	}
+	logger.Info("oauth ready", "issuer", auth.Config().Issuer,
+		"registration", cfg.Registration, "password_grant", cfg.OAuthPasswordGrant)
+	routers := append([]server.Router{fed, authHandler}, m.Routers...)
 	srv, err := server.New(server.Options{
 		Logger:          logger,
 		DB:              d.DB.DB,
@@ -88,12 +102,17 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 		"db", db.Redact(cfg.DatabaseDSN()),
 		"version", Version,
 	)
-	// The delivery and key pools run while the server does; after Serve
-	// returns they stop (sends in flight finish) before the database
-	// closes.
+	// The delivery and key pools and the hourly OAuth pruning run while
+	// the server does; after Serve returns they stop (sends in flight
+	// finish) before the database closes.
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	bgDone := make(chan error, 1)
 	go func() { bgDone <- fed.Run(bgCtx) }()
+	pruneDone := make(chan struct{})
+	go func() {
+		defer close(pruneDone)
+		pruneOAuth(bgCtx, auth, logger, pruneInterval)
+	}()
 	if m.Ready != nil {
 		m.Ready(ln.Addr())
 	}
@@ -102,6 +121,7 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	if err := <-bgDone; err != nil {
 		serveErr = errors.Join(serveErr, err)
 	}
+	<-pruneDone
 	if serveErr != nil {
 		return serveErr
 	}
