@@ -23,16 +23,20 @@ const (
 	ContentTypeLDJSON       = `application/ld+json; profile="https://www.w3.org/ns/activitystreams"`
 )
 
-// ActorDocument returns the AS2 document of the local actor with IRI iri:
+// ActorDocument returns the AS2 document of the local actor with IRI iri
+// (it implements pub.ActorDocumenter):
 // its type, names, bio, profile URL, inbox, outbox, collections,
 // endpoints.sharedInbox, public keys (publicKey PEM and assertionMethod
 // Multikey, from the KeyStore), icon, image, PropertyValue fields,
 // alsoKnownAs, discoverable, manuallyApprovesFollowers and published. A
-// suspended or unknown actor is NotFound.
+// suspended or unknown actor is NotFound (and wraps pub.ErrNotFound).
 func (s *Service) ActorDocument(ctx context.Context, iri string) (*streams.Object, error) {
 	a, err := s.accountByIRI(ctx, s.db, stripFragment(iri))
 	if err == nil && (!a.Local() || a.Suspended()) {
 		err = errkind.New(errkind.NotFound, "no such account")
+	}
+	if errkind.Of(err) == errkind.NotFound {
+		return nil, fmt.Errorf("actors: document %s: %w: %w", iri, pub.ErrNotFound, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("actors: document %s: %w", iri, err)
