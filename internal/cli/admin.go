@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/errkind"
 	"github.com/commonroom/commonroom/internal/ids"
 	"github.com/commonroom/commonroom/internal/users"
+	"github.com/commonroom/commonroom/oauth"
 )
 
 // migrate applies pending migrations.
@@ -81,7 +83,7 @@ func (m *Main) createUser(ctx context.Context, args []string) error {
 	// Check the input before touching the database, so a typo creates no
 	// data directory.
 	if err := nu.Validate(); err != nil {
-		return userError(err)
+		return operatorError("admin user create", err)
 	}
 	d, err := openDB(ctx, cfg, m.logger(cfg))
 	if err != nil {
@@ -94,20 +96,81 @@ func (m *Main) createUser(ctx context.Context, args []string) error {
 	}
 	u, err := svc.Create(ctx, nu)
 	if err != nil {
-		return userError(err)
+		return operatorError("admin user create", err)
 	}
 	_, err = fmt.Fprintf(m.Stdout, "created user %s (id %s, role %s)\n", u.Username, ids.Format(u.ID), u.Role)
 	return err
 }
 
-// userError shortens an error the operator can fix (a duplicate, a bad
-// value) to its safe message, keeping its kind for errors.Is; other errors
-// keep their detail.
-func userError(err error) error {
+// operatorError shortens an error the operator can fix (a duplicate, a bad
+// value, an unknown name) to its safe message after the command's name,
+// keeping its kind for errors.Is; other errors keep their detail.
+func operatorError(cmd string, err error) error {
 	if k := errkind.Of(err); k != errkind.Internal {
-		return fmt.Errorf("admin user create: %s: %w", errkind.Message(err), k)
+		return fmt.Errorf("%s: %s: %w", cmd, errkind.Message(err), k)
 	}
-	return fmt.Errorf("admin user create: %w", err)
+	return fmt.Errorf("%s: %w", cmd, err)
+}
+
+// issueToken prints a bearer token for a local user, issued to the
+// built-in "Commonroom CLI" app: for bots and scripts.
+func (m *Main) issueToken(ctx context.Context, args []string) error {
+	const cmd = "admin token"
+	fs, cf := m.flags(cmd)
+	username := fs.String("username", "", "the user the token acts for (required)")
+	scopes := fs.String("scopes", oauth.DefaultScope, `space-separated OAuth scopes, such as "read write follow"`)
+	cfg, err := m.parse(fs, cf, args)
+	if err != nil {
+		return err
+	}
+	if *username == "" {
+		return fmt.Errorf("%w: %s: --username is required", ErrUsage, cmd)
+	}
+	// Check the scopes before touching the database, so a typo creates no
+	// data directory.
+	if _, err := oauth.ParseScopes(*scopes); err != nil {
+		top := []string{oauth.ScopeRead, oauth.ScopeWrite, oauth.ScopeFollow, oauth.ScopePush,
+			oauth.ScopeProfile, oauth.ScopeAdminRead, oauth.ScopeAdminWrite}
+		return fmt.Errorf("%s: %s; scopes are %s, or granular ones such as read:statuses: %w",
+			cmd, errkind.Message(err), strings.Join(top, ", "), errkind.Invalid)
+	}
+	logger := m.logger(cfg)
+	d, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	people, err := users.NewService(d.DB, users.Options{})
+	if err != nil {
+		return err
+	}
+	u, err := people.ByUsername(ctx, *username)
+	if errkind.Of(err) == errkind.NotFound {
+		return fmt.Errorf("%s: no user named %q (create one with: commonroom admin user create): %w", cmd, *username, errkind.NotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	auth, err := newOAuth(d.DB, cfg, logger)
+	if err != nil {
+		return err
+	}
+	a, err := auth.Accounts().ByID(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	switch {
+	case a.Pending:
+		return fmt.Errorf("%s: user %q is waiting for approval; tokens are issued to active users only: %w", cmd, u.Username, errkind.Forbidden)
+	case a.Suspended:
+		return fmt.Errorf("%s: user %q is suspended; tokens are issued to active users only: %w", cmd, u.Username, errkind.Forbidden)
+	}
+	token, err := auth.IssueToken(ctx, u.ID, *scopes)
+	if err != nil {
+		return operatorError(cmd, err)
+	}
+	_, err = fmt.Fprintln(m.Stdout, token)
+	return err
 }
 
 // backup copies a SQLite database to a new file.

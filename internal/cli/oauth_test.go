@@ -4,18 +4,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/commonroom/commonroom/internal/apptest"
+	"github.com/commonroom/commonroom/internal/cli"
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/dbtest"
+	"github.com/commonroom/commonroom/internal/errkind"
+	"github.com/commonroom/commonroom/internal/server"
 	"github.com/commonroom/commonroom/internal/users"
 	"github.com/commonroom/commonroom/oauth"
 )
@@ -185,6 +194,162 @@ func TestRegistrationModes(t *testing.T) {
 				t.Errorf("NodeInfo openRegistrations = %v, want %v", got, tt.nodeInfoOn)
 			}
 		})
+	}
+}
+
+// whoAmI serves GET /test/whoami behind the server's own OAuth middleware,
+// for a person's token with write:statuses: it answers with the account's
+// username and the token's scopes.
+func whoAmI(inst *atomic.Pointer[apptest.Instance]) server.Router {
+	return server.RouterFunc(func(r chi.Router) {
+		r.Get("/test/whoami", func(w http.ResponseWriter, r *http.Request) {
+			guard := func(next http.Handler) http.Handler {
+				return inst.Load().OAuth.Middleware(oauth.RequireUser(oauth.RequireScope("write:statuses")(next)))
+			}
+			guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				a := oauth.AuthFrom(r.Context())
+				fmt.Fprintf(w, "%s %s", a.Account.Username, a.Scopes)
+			})).ServeHTTP(w, r)
+		})
+	})
+}
+
+// TestAdminToken creates a user, gets a token from the CLI and uses it
+// against the running server, on a guarded endpoint of the oauth package
+// and on one that needs a person and a write scope; a read-only token is
+// refused there, and a revoked token everywhere.
+func TestAdminToken(t *testing.T) {
+	dbtest.ForEachDSN(t, func(t *testing.T, dsn string) {
+		var ptr atomic.Pointer[apptest.Instance]
+		inst := apptest.Start(t, apptest.Options{DSN: dsn, Routers: []server.Router{whoAmI(&ptr)}})
+		ptr.Store(inst)
+		MustRun(t, "admin", "user", "create", "--db", dsn, "--username", "ada", "--email", "ada@example.org", "--password", "correct horse")
+
+		out := MustRun(t, "admin", "token", "--db", dsn, "--username", "ADA", "--scopes", "read write follow")
+		token := strings.TrimSuffix(out, "\n")
+		if token == "" || strings.ContainsAny(token, " \n") {
+			t.Fatalf("admin token printed %q, want one token on one line", out)
+		}
+
+		verify := inst.URL + "/api/v1/apps/verify_credentials"
+		if status, app := MustDo(t, http.MethodGet, verify, token, nil); status != http.StatusOK || app["name"] != "Commonroom CLI" {
+			t.Errorf("verify_credentials = %d %v, want the Commonroom CLI app", status, app)
+		}
+		res, body := mustGetBearer(t, inst.URL+"/test/whoami", token)
+		if res != http.StatusOK || body != "ada read write follow" {
+			t.Errorf("whoami = %d %q, want 200 \"ada read write follow\"", res, body)
+		}
+
+		readOnly := strings.TrimSpace(MustRun(t, "admin", "token", "--db", dsn, "--username", "ada", "--scopes", "read"))
+		if res, body := mustGetBearer(t, inst.URL+"/test/whoami", readOnly); res != http.StatusForbidden {
+			t.Errorf("whoami with a read-only token = %d %q, want 403", res, body)
+		}
+		if readOnly == token {
+			t.Error("two admin token runs printed the same token")
+		}
+
+		// Revoke through the server's own provider, as the CLI app (the
+		// only client that holds it); the next request fails.
+		ctx := context.Background()
+		auth, err := inst.OAuth.AuthenticateToken(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := inst.OAuth.RevokeToken(ctx, auth.ClientID, token); err != nil {
+			t.Fatal(err)
+		}
+		if status, got := MustDo(t, http.MethodGet, verify, token, nil); status != http.StatusUnauthorized || got["error"] != "The access token is invalid" {
+			t.Errorf("verify_credentials with the revoked token = %d %v, want 401", status, got)
+		}
+		if res, _ := mustGetBearer(t, inst.URL+"/test/whoami", token); res != http.StatusUnauthorized {
+			t.Errorf("whoami with the revoked token = %d, want 401", res)
+		}
+		if res, _ := mustGetBearer(t, inst.URL+"/test/whoami", readOnly); res != http.StatusForbidden {
+			t.Errorf("revoking one token touched another: whoami = %d, want 403", res)
+		}
+	})
+}
+
+func mustGetBearer(tb testing.TB, u, token string) (int, string) {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("GET %s: %v", u, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res.StatusCode, string(body)
+}
+
+func TestAdminTokenErrors(t *testing.T) {
+	dir := t.TempDir()
+	dsn := "sqlite:" + filepath.Join(dir, "commonroom.db")
+	MustRun(t, "admin", "user", "create", "--db", dsn, "--username", "ada", "--email", "ada@example.org", "--password", "correct horse")
+
+	// A suspended and a pending account, through the account store the
+	// server uses.
+	d, err := db.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	accounts, err := oauth.NewLocalAccounts(d.DB, users.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cy, err := accounts.Create(ctx, oauth.NewAccount{Username: "cy", Email: "cy@example.org", Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := accounts.Suspend(ctx, cy.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.Create(ctx, oauth.NewAccount{Username: "dee", Email: "dee@example.org", Password: "correct horse", Pending: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		kind error
+		msg  string
+	}{
+		{"unknown user", []string{"--username", "nobody"}, errkind.NotFound, `admin token: no user named "nobody"`},
+		{"unknown scope", []string{"--username", "ada", "--scopes", "read wrte"}, errkind.Invalid, `admin token: unknown scope "wrte"; scopes are read, write, follow`},
+		{"scope with a typo in case", []string{"--username", "ada", "--scopes", "READ"}, errkind.Invalid, `unknown scope "READ"`},
+		{"suspended user", []string{"--username", "cy"}, errkind.Forbidden, `admin token: user "cy" is suspended`},
+		{"pending user", []string{"--username", "dee"}, errkind.Forbidden, `admin token: user "dee" is waiting for approval`},
+		{"no username", []string{"--scopes", "read"}, cli.ErrUsage, "--username is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := run(append([]string{"admin", "token", "--db", dsn}, tt.args...), nil)
+			if !errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error = %v, want %v with %q", err, tt.kind, tt.msg)
+			}
+			if out != "" {
+				t.Errorf("printed %q on failure", out)
+			}
+		})
+	}
+
+	// A bad scope is caught before the database is opened.
+	fresh := filepath.Join(dir, "fresh")
+	_, _, err = run([]string{"admin", "token", "--data-dir", fresh, "--username", "ada", "--scopes", "everything"}, nil)
+	if !errors.Is(err, errkind.Invalid) {
+		t.Errorf("bad scope = %v, want Invalid", err)
+	}
+	if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a bad scope created the data directory")
 	}
 }
 
