@@ -2,14 +2,17 @@ package pub_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/commonroom/commonroom/pub"
+	"github.com/commonroom/commonroom/pub/httpsig"
 	"github.com/commonroom/commonroom/streams"
 )
 
@@ -109,5 +112,50 @@ func TestInboxFixtures(t *testing.T) {
 				t.Errorf("%s: result %q, %v", s.file, rec.Result, err)
 			}
 		}
+	}
+}
+
+// TestInboxOrderPerActor: one actor's activities are processed in the
+// order they arrived, so an Undo sent right after its Follow never leaves
+// the follow in place, while other actors' activities run in parallel.
+func TestInboxOrderPerActor(t *testing.T) {
+	n := newNode(t, "home", nodeOptions{sqliteStore: true})
+	dumpLogs(t, n)
+	ana := n.actor("ana", false)
+	p := newPeer(t, "remote.example")
+	var actors []*remoteActor
+	for i := range 12 {
+		actors = append(actors, p.newActor(fmt.Sprintf("r%d", i), pub.SystemClock{}))
+	}
+	var wg sync.WaitGroup
+	for _, a := range actors {
+		wg.Go(func() {
+			for round := range 3 {
+				id := fmt.Sprintf("%s/follows/%d", a.id, round)
+				follow := asDoc(t, map[string]any{"id": id, "type": "Follow", "actor": a.id, "object": ana.ID})
+				undo := asDoc(t, map[string]any{"id": id + "/undo", "type": "Undo", "actor": a.id,
+					"object": map[string]any{"id": id, "type": "Follow", "actor": a.id, "object": ana.ID}})
+				for _, body := range [][]byte{follow, undo} {
+					if got := postTo(t, n.base+"/inbox", body, a.sign(httpsig.Cavage)); got != http.StatusAccepted {
+						t.Errorf("POST = %d", got)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	eventually(t, "everything processed", func() bool {
+		var pending int
+		if err := n.db.NewRaw("SELECT COUNT(*) FROM pub_inbound WHERE processed_at IS NULL").Scan(context.Background(), &pending); err != nil {
+			t.Fatal(err)
+		}
+		return pending == 0
+	})
+	fs, _, err := n.store.Follows(context.Background(), pub.FollowQuery{Followee: ana.ID})
+	if err != nil || len(fs) != 0 {
+		t.Errorf("%d follows left after Follow+Undo pairs (%v)", len(fs), err)
+	}
+	if got := n.hooks.count("Undo"); got != 36 {
+		t.Errorf("%d Undo hook calls, want 36", got)
 	}
 }

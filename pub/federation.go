@@ -345,8 +345,11 @@ func (f *Federation) wake() {
 // Run processes inbound activities and delivers outbound ones until ctx is
 // cancelled: it runs the delivery Pool, and claims recorded, unprocessed
 // activities (including those a previous process recorded but did not
-// finish) for up to Workers concurrent workers. It returns ctx's error once
-// the workers in flight have finished. Run may be called once at a time.
+// finish) for up to Workers concurrent workers. Activities of one actor are
+// processed one after another, in the order they were received, so that an
+// Undo never overtakes its Follow or a Create its Delete; different actors'
+// activities run in parallel. It returns ctx's error once the workers in
+// flight have finished. Run may be called once at a time.
 func (f *Federation) Run(ctx context.Context) error {
 	if !f.running.TryLock() {
 		return errors.New("pub: federation: already running")
@@ -354,13 +357,41 @@ func (f *Federation) Run(ctx context.Context) error {
 	defer f.running.Unlock()
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = f.pool.Run(ctx) })
-	sem := make(chan struct{}, f.cfg.Workers)
+	workers := f.cfg.Workers
+	maxQueued := 4 * workers
+	var (
+		mu      sync.Mutex
+		running int
+		queued  int
+		chains  = map[string][]InboundActivity{} // actor → waiting behind its running activity
+	)
+	work := context.WithoutCancel(ctx)
+	chain := func(a InboundActivity) {
+		defer wg.Done()
+		for {
+			f.processOne(work, a)
+			mu.Lock()
+			q := chains[a.Actor]
+			if len(q) == 0 {
+				delete(chains, a.Actor)
+				running--
+				mu.Unlock()
+				f.wake()
+				return
+			}
+			a, chains[a.Actor] = q[0], q[1:]
+			queued--
+			mu.Unlock()
+		}
+	}
 	tick := time.NewTicker(f.cfg.PollInterval)
 	defer tick.Stop()
 	for {
 		for {
-			free := cap(sem) - len(sem)
-			if free == 0 {
+			mu.Lock()
+			free := min(workers-running, maxQueued-queued)
+			mu.Unlock()
+			if free <= 0 {
 				break
 			}
 			batch, err := f.store.ClaimInbound(ctx, f.clock.Now(), f.cfg.Lease, free)
@@ -370,13 +401,19 @@ func (f *Federation) Run(ctx context.Context) error {
 				}
 				break
 			}
+			mu.Lock()
 			for _, a := range batch {
-				sem <- struct{}{}
-				wg.Go(func() {
-					defer func() { <-sem; f.wake() }()
-					f.processOne(context.WithoutCancel(ctx), a)
-				})
+				if q, busy := chains[a.Actor]; busy {
+					chains[a.Actor] = append(q, a)
+					queued++
+					continue
+				}
+				chains[a.Actor] = nil
+				running++
+				wg.Add(1)
+				go chain(a)
 			}
+			mu.Unlock()
 			if len(batch) < free {
 				break
 			}
