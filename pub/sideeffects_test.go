@@ -188,3 +188,38 @@ func TestPublishRules(t *testing.T) {
 		t.Errorf("unknown activity: %d", status)
 	}
 }
+
+// TestInboxGroupMembersRecipients: an activity addressed to a local
+// collection the host resolves (a group's members) concerns each member;
+// one addressed to an unknown local collection concerns nobody there.
+func TestInboxGroupMembersRecipients(t *testing.T) {
+	var members []string
+	f := newInboxFixture(t, nodeOptions{fed: func(c *pub.FederationConfig) {
+		c.Hooks.GroupMembers = func(ctx context.Context, iri string) ([]string, bool, error) {
+			if strings.HasSuffix(iri, "/groups/club/members") {
+				return members, true, nil
+			}
+			return nil, false, nil
+		}
+	}})
+	ben := f.n.actor("ben", false)
+	members = []string{f.ana.ID, ben.ID}
+	for i, tc := range []struct {
+		to   string
+		want []string
+	}{
+		{f.n.base + "/groups/club/members", []string{f.ana.ID, ben.ID}},
+		{f.n.base + "/groups/other/members", nil},
+		{ben.ID, []string{ben.ID}},
+	} {
+		body, _ := createNote(t, f.rex, 50+i, tc.to)
+		if got := f.post(f.rex, "/inbox", body); got != http.StatusAccepted {
+			t.Fatalf("POST = %d", got)
+		}
+		f.process(t)
+		in := f.n.hooks.last("Create")
+		if in == nil || strings.Join(in.Recipients, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("to %s: recipients %v, want %v", tc.to, in.Recipients, tc.want)
+		}
+	}
+}
