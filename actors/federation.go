@@ -7,6 +7,7 @@ import (
 
 	"github.com/commonroom/commonroom/internal/errkind"
 	"github.com/commonroom/commonroom/pub"
+	"github.com/commonroom/commonroom/pub/delivery"
 	"github.com/commonroom/commonroom/streams"
 )
 
@@ -62,8 +63,21 @@ type FederationPublisher struct {
 	Federation *pub.Federation
 }
 
-// Publish implements Publisher.
+// Publish implements Publisher. Besides follow answers, an Add or Remove
+// targeting the actor's featured collection goes through
+// Federation.Feature or Unfeature, and an Update of the actor itself
+// (which Federation.Publish refuses: it updates only stored objects) is
+// queued for delivery to the followers' inboxes the engine recorded.
 func (p FederationPublisher) Publish(ctx context.Context, actorIRI string, act *streams.Object) error {
+	if (act.Is("Add") || act.Is("Remove")) && act.IRI("target") == actorIRI+"/featured" {
+		if act.Is("Add") {
+			return p.Federation.Feature(ctx, actorIRI, act.IRI("object"))
+		}
+		return p.Federation.Unfeature(ctx, actorIRI, act.IRI("object"))
+	}
+	if act.Is("Update") && act.IRI("object") == actorIRI {
+		return p.publishActorUpdate(ctx, actorIRI, act)
+	}
 	if follow := act.Object("object"); follow != nil && follow.Is("Follow") && (act.Is("Accept") || act.Is("Reject")) {
 		var err error
 		if act.Is("Accept") {
@@ -78,4 +92,43 @@ func (p FederationPublisher) Publish(ctx context.Context, actorIRI string, act *
 	}
 	_, err := p.Federation.Publish(ctx, actorIRI, act)
 	return err
+}
+
+// publishActorUpdate queues an Update of a local actor's own document for
+// every inbox (shared where there is one) of its accepted remote
+// followers, signed with the actor's key at send time.
+func (p FederationPublisher) publishActorUpdate(ctx context.Context, actorIRI string, act *streams.Object) error {
+	local, err := p.Federation.Engine().Keys().Local(ctx, actorIRI)
+	if err != nil {
+		return fmt.Errorf("actors: update of %s: keys: %w", actorIRI, err)
+	}
+	body, err := act.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("actors: update of %s: %w", actorIRI, err)
+	}
+	follows, _, err := p.Federation.Store().Follows(ctx, pub.FollowQuery{Followee: actorIRI, State: pub.FollowAccepted})
+	if err != nil {
+		return fmt.Errorf("actors: update of %s: followers: %w", actorIRI, err)
+	}
+	var jobs []delivery.Job
+	seen := map[string]bool{}
+	for _, f := range follows {
+		inbox := f.SharedInbox
+		if inbox == "" {
+			inbox = f.Inbox
+		}
+		if inbox == "" || seen[inbox] || p.Federation.Engine().Fetcher().IsLocal(inbox) {
+			continue
+		}
+		seen[inbox] = true
+		j, err := delivery.NewJob(inbox, local.RSAKeyID(), act.ID(), body)
+		if err != nil {
+			continue // an inbox that is not a deliverable URL
+		}
+		jobs = append(jobs, j)
+	}
+	if err := p.Federation.Pool().Enqueue(ctx, jobs...); err != nil {
+		return fmt.Errorf("actors: update of %s: %w", actorIRI, err)
+	}
+	return nil
 }

@@ -51,7 +51,7 @@ func startServer(t *testing.T, ctx context.Context, d *bun.DB) *server {
 	wf := &webfinger.Client{HTTP: engine.Client(), Scheme: "http"}
 	svc, err := actors.NewService(d, actors.Options{
 		Config:  actors.DefaultConfig(s.base),
-		Fetcher: engine,
+		Fetcher: engine.Fetcher(),
 		Keys:    engine.Keys(),
 		Handles: wf,
 		Publisher: actors.PublisherFunc(func(ctx context.Context, actor string, act *streams.Object) error {
@@ -222,6 +222,16 @@ func TestFederation(t *testing.T) {
 			if h := home(t, &env{svc: school.svc}, ada.ID); len(h) < 2 {
 				t.Errorf("ada's home %v (her post and bob's reply)", h)
 			}
+
+			// ada renames herself; the library refetches her document.
+			newName := "Ada Lovelace"
+			if _, err := school.svc.UpdateProfile(ctx, ada.ID, actors.ProfileUpdate{DisplayName: &newName}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "ada's new name at the library", func() bool {
+				a, err := library.svc.AccountByIRI(ctx, ada.IRI)
+				return err == nil && a.DisplayName == newName
+			})
 
 			// ada deletes her post: gone at the library, with bob's boost.
 			if err := school.svc.DeleteStatus(ctx, ada.ID, post.ID); err != nil {

@@ -2,12 +2,14 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/commonroom/commonroom/pub"
 	"github.com/commonroom/commonroom/streams"
 )
 
@@ -28,6 +30,19 @@ type outboxRow struct {
 // outboxLease is how long a hand-over may take before another flush may
 // retry the row.
 const outboxLease = 2 * time.Minute
+
+// MaxOutboxAttempts is how often an activity is handed to the Publisher
+// before it is dropped (and logged as an error).
+const MaxOutboxAttempts = 20
+
+// ErrUndeliverable marks a Publisher error that retrying cannot fix (the
+// engine refused the activity). The activity is dropped at once.
+var ErrUndeliverable = errors.New("actors: activity refused by the federation engine")
+
+// permanent reports whether a Publisher error will not go away.
+func permanent(err error) bool {
+	return errors.Is(err, ErrUndeliverable) || errors.Is(err, pub.ErrRejected) || errors.Is(err, pub.ErrInvalidActivity)
+}
 
 // txState collects what a transaction queued for publishing.
 type txState struct{ outbox []int64 }
@@ -107,6 +122,14 @@ func (s *Service) handOver(ctx context.Context, id int64) error {
 	if err == nil {
 		err = s.pub.Publish(ctx, row.ActorIRI, act)
 	}
+	if err != nil && (permanent(err) || row.Attempts+1 >= MaxOutboxAttempts) {
+		s.log.ErrorContext(ctx, "actors: activity dropped", slog.Int64("outbox_id", id),
+			slog.String("actor", row.ActorIRI), slog.Int("attempts", row.Attempts+1), slog.Any("error", err))
+		if _, derr := s.db.NewDelete().Model((*outboxRow)(nil)).Where("id = ?", id).Exec(ctx); derr != nil {
+			return fmt.Errorf("drop: %w", derr)
+		}
+		return fmt.Errorf("dropped: %w", err)
+	}
 	if err != nil {
 		msg := err.Error()
 		if len(msg) > 500 {
@@ -126,21 +149,31 @@ func (s *Service) handOver(ctx context.Context, id int64) error {
 	return nil
 }
 
-// FlushOutbox hands every queued activity to the Publisher, oldest first,
-// and returns how many it handed over. It stops at the first failure,
-// which it returns. Servers call it periodically and at start, so that
-// activities whose hand-over failed (the engine was down) still go out.
+// FlushOutbox hands queued activities to the Publisher, oldest first (at
+// most 1000 per call), and returns how many it handed over and the first
+// error. A failing activity does not hold up the others; it is retried on
+// the next flush, up to MaxOutboxAttempts, and dropped at once when the
+// engine refuses it (ErrUndeliverable, pub.ErrRejected,
+// pub.ErrInvalidActivity). Servers call it periodically and at start, so
+// that activities whose hand-over failed (the engine was down) still go
+// out.
 func (s *Service) FlushOutbox(ctx context.Context) (int, error) {
 	var ids []int64
 	if err := s.db.NewSelect().Model((*outboxRow)(nil)).Column("id").Order("id").Limit(1000).Scan(ctx, &ids); err != nil {
 		return 0, fmt.Errorf("actors: flush outbox: %w", err)
 	}
-	for i, id := range ids {
+	var first error
+	n := 0
+	for _, id := range ids {
 		if err := s.handOver(ctx, id); err != nil {
-			return i, fmt.Errorf("actors: flush outbox: %w", err)
+			if first == nil {
+				first = fmt.Errorf("actors: flush outbox: %w", err)
+			}
+			continue
 		}
+		n++
 	}
-	return len(ids), nil
+	return n, first
 }
 
 // PendingOutbox returns the number of activities waiting for hand-over.

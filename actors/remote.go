@@ -64,7 +64,11 @@ func (s *Service) RefreshRemote(ctx context.Context, iri string) (*Account, erro
 		}
 		return nil, fmt.Errorf("actors: refresh %s: %w", iri, err)
 	}
-	doc, err := s.fetch.Fetch(ctx, iri)
+	fetch := s.fetch.Fetch
+	if f, ok := s.fetch.(documentFetcher); ok {
+		fetch = f.FetchDocument // what the peer publishes now, not a cached copy
+	}
+	doc, err := fetch(ctx, iri)
 	if err != nil {
 		return nil, fmt.Errorf("actors: fetch %s: %w", iri, errkind.Wrap(errkind.NotFound, "the remote actor could not be fetched", err))
 	}
@@ -81,6 +85,12 @@ func (s *Service) RefreshRemote(ctx context.Context, iri string) (*Account, erro
 		return nil, fmt.Errorf("actors: store %s: %w", iri, err)
 	}
 	return a, nil
+}
+
+// documentFetcher is a Fetcher that can also bypass its cache, as
+// *pub.Fetcher does; RefreshRemote prefers it.
+type documentFetcher interface {
+	FetchDocument(ctx context.Context, iri string) (*streams.Object, error)
 }
 
 // upsertRemote inserts a or updates the row with its IRI, leaving id,

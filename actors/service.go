@@ -35,7 +35,9 @@ func Migrations() db.MigrationSet {
 }
 
 // Fetcher dereferences remote documents under the federation engine's rules
-// (signed, origin-checked, size-capped). *pub.Engine implements it.
+// (signed, origin-checked, size-capped). *pub.Fetcher (Engine.Fetcher())
+// implements it, and is the one to pass: RefreshRemote then uses its
+// FetchDocument, which skips the cache. *pub.Engine implements it too.
 type Fetcher interface {
 	Fetch(ctx context.Context, iri string) (*streams.Object, error)
 }

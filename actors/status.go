@@ -423,10 +423,13 @@ func mapStatusError(err error) error {
 
 // fanOut puts st into home timelines: the author's (when local), local
 // accepted followers' for all but direct statuses, and local mentioned
-// accounts'. A follower who blocks or mutes the author is skipped, and a
-// reply reaches only followers who also follow the account replied to.
+// accounts'. A follower who blocks or mutes the author (or, for a boost,
+// the boosted status's author) is skipped, and a reply reaches only
+// followers who also follow the account replied to. Each row records the
+// status's own author, so that an unfollow takes out what came through
+// the follow, boosts included.
 func (s *Service) fanOut(ctx context.Context, tx bun.IDB, st *Status, author *Account, mentions []*Account) error {
-	authorID := author.ID
+	authorID := author.ID // the boosted status's author, for a boost
 	if st.ReblogOfID != 0 {
 		orig, err := s.statusByID(ctx, tx, st.ReblogOfID)
 		if err != nil {
@@ -459,7 +462,7 @@ func (s *Service) fanOut(ctx context.Context, tx bun.IDB, st *Status, author *Ac
 		}
 	}
 	for _, r := range recipients {
-		row := &feedRow{ActorID: r, StatusID: st.ID, AuthorID: authorID}
+		row := &feedRow{ActorID: r, StatusID: st.ID, AuthorID: author.ID}
 		if _, err := tx.NewInsert().Model(row).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 			return err
 		}

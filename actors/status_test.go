@@ -397,3 +397,36 @@ func TestHomeVisibility(t *testing.T) {
 		}
 	})
 }
+
+func TestBoostsInHome(t *testing.T) {
+	forEachDB(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		ada, bob, cal := e.local(t, "ada"), e.local(t, "bob"), e.local(t, "cal")
+		mustFollow(t, e, bob.ID, cal.ID)
+		st := mustPost(t, e, ada.ID, actors.NewStatus{Text: "worth sharing"})
+		boost, err := e.svc.Reblog(ctx, cal.ID, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := home(t, e, bob.ID); !slices.Equal(h, []int64{boost.ID}) {
+			t.Fatalf("bob's home %v", h)
+		}
+		// Muting the original author hides the boost.
+		if err := e.svc.Mute(ctx, bob.ID, ada.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if h := home(t, e, bob.ID); len(h) != 0 {
+			t.Errorf("boost of a muted account: %v", h)
+		}
+		if err := e.svc.Unmute(ctx, bob.ID, ada.ID); err != nil {
+			t.Fatal(err)
+		}
+		// Unfollowing the booster takes the boost out.
+		if err := e.svc.Unfollow(ctx, bob.ID, cal.ID); err != nil {
+			t.Fatal(err)
+		}
+		if h := home(t, e, bob.ID); len(h) != 0 {
+			t.Errorf("boost after unfollowing the booster: %v", h)
+		}
+	})
+}

@@ -43,15 +43,20 @@ func notSilenced(q *bun.SelectQuery) *bun.SelectQuery {
 
 // Home returns viewer's home timeline, newest first: one indexed range
 // over the rows fan-out wrote, minus what the viewer has muted or blocked
-// since and what suspended accounts wrote or boosted.
+// since, what suspended accounts wrote, and boosts of statuses by
+// suspended, muted or blocked accounts.
 func (s *Service) Home(ctx context.Context, viewer int64, p Page) ([]Status, error) {
 	var out []Status
 	q := s.db.NewSelect().Model(&out).
 		Join("JOIN home_feed AS h ON h.status_id = status.id").
 		Join("JOIN actors AS author ON author.id = status.actor_id").
 		Where("h.actor_id = ?", viewer).
-		Where("NOT EXISTS (SELECT 1 FROM actors AS orig WHERE orig.id = h.author_id AND orig.suspended_at IS NOT NULL)").
-		Where("NOT EXISTS (SELECT 1 FROM mutes AS m2 WHERE m2.actor_id = ? AND m2.target_id = h.author_id)", viewer)
+		// A boost shows only while its original may be seen (rule 32).
+		Where(`NOT EXISTS (SELECT 1 FROM statuses AS o JOIN actors AS oa ON oa.id = o.actor_id
+			WHERE o.id = status.reblog_of_id AND (oa.suspended_at IS NOT NULL
+			OR EXISTS (SELECT 1 FROM mutes AS m2 WHERE m2.actor_id = ? AND m2.target_id = oa.id)
+			OR EXISTS (SELECT 1 FROM blocks AS b2 WHERE (b2.actor_id = ? AND b2.target_id = oa.id) OR (b2.actor_id = oa.id AND b2.target_id = ?))))`,
+			viewer, viewer, viewer)
 	q = hideFrom(q, viewer)
 	if err := p.apply(q, "status.id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("actors: home of %d: %w", viewer, err)

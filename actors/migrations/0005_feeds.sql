@@ -4,8 +4,8 @@
 CREATE TABLE home_feed (
 	actor_id BIGINT NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
 	status_id BIGINT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
-	-- The author of the status, or of the boosted status, so an unfollow
-	-- removes what came through the follow.
+	-- The status's own author (the booster, for a boost), so that an
+	-- unfollow removes what came through the follow.
 	author_id BIGINT NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
 	PRIMARY KEY (actor_id, status_id)
 );
