@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/uptrace/bun"
+
+	"github.com/commonroom/commonroom/internal/config"
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/errkind"
 	"github.com/commonroom/commonroom/internal/ids"
@@ -140,16 +144,9 @@ func (m *Main) issueToken(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
-	people, err := users.NewService(d.DB, users.Options{})
+	u, err := userByName(ctx, d.DB, cmd, *username)
 	if err != nil {
 		return err
-	}
-	u, err := people.ByUsername(ctx, *username)
-	if errkind.Of(err) == errkind.NotFound {
-		return fmt.Errorf("%s: no user named %q (create one with: commonroom admin user create): %w", cmd, *username, errkind.NotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	auth, err := newOAuth(d.DB, cfg, logger)
 	if err != nil {
@@ -171,6 +168,105 @@ func (m *Main) issueToken(ctx context.Context, args []string) error {
 	}
 	_, err = fmt.Fprintln(m.Stdout, token)
 	return err
+}
+
+// approveUser lets an account that signed up in registration mode
+// "approval" sign in.
+func (m *Main) approveUser(ctx context.Context, args []string) error {
+	const cmd = "admin user approve"
+	fs, cf := m.flags(cmd)
+	username := fs.String("username", "", "the user to approve (required)")
+	cfg, err := m.parse(fs, cf, args)
+	if err != nil {
+		return err
+	}
+	if *username == "" {
+		return fmt.Errorf("%w: %s: --username is required", ErrUsage, cmd)
+	}
+	logger := m.logger(cfg)
+	d, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	u, err := userByName(ctx, d.DB, cmd, *username)
+	if err != nil {
+		return err
+	}
+	accounts, err := oauth.NewLocalAccounts(d.DB, users.Options{})
+	if err != nil {
+		return err
+	}
+	a, err := accounts.ByID(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	switch {
+	case a.Suspended:
+		return fmt.Errorf("%s: user %q is suspended, which approval does not lift: %w", cmd, u.Username, errkind.Conflict)
+	case !a.Pending:
+		_, err = fmt.Fprintf(m.Stdout, "user %s was not waiting for approval; nothing changed\n", u.Username)
+		return err
+	}
+	if err := accounts.Approve(ctx, u.ID); err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	_, err = fmt.Fprintf(m.Stdout, "approved user %s: they can sign in now\n", u.Username)
+	return err
+}
+
+// createInvite prints a new invite code for registration mode "invite".
+func (m *Main) createInvite(ctx context.Context, args []string) error {
+	const cmd = "admin invite create"
+	fs, cf := m.flags(cmd)
+	uses := fs.Int("uses", 1, "how many accounts the code may create")
+	expires := fs.Duration("expires", 7*24*time.Hour, "how long the code is good for, such as 48h; 0 means it does not expire")
+	cfg, err := m.parse(fs, cf, args)
+	if err != nil {
+		return err
+	}
+	if *uses < 1 {
+		return fmt.Errorf("%s: --uses %d: an invite needs at least one use: %w", cmd, *uses, errkind.Invalid)
+	}
+	if *expires < 0 {
+		return fmt.Errorf("%s: --expires %s: must not be negative: %w", cmd, *expires, errkind.Invalid)
+	}
+	logger := m.logger(cfg)
+	if cfg.Registration != config.RegistrationInvite {
+		logger.Warn("registration is not invite, so the sign-up page does not ask for this code", "registration", cfg.Registration)
+	}
+	d, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	auth, err := newOAuth(d.DB, cfg, logger)
+	if err != nil {
+		return err
+	}
+	code, err := auth.CreateInvite(ctx, *uses, *expires)
+	if err != nil {
+		return operatorError(cmd, err)
+	}
+	_, err = fmt.Fprintln(m.Stdout, code)
+	return err
+}
+
+// userByName returns the local user, or a NotFound error that says how to
+// create one.
+func userByName(ctx context.Context, d bun.IDB, cmd, username string) (*users.User, error) {
+	people, err := users.NewService(d, users.Options{})
+	if err != nil {
+		return nil, err
+	}
+	u, err := people.ByUsername(ctx, username)
+	if errkind.Of(err) == errkind.NotFound {
+		return nil, fmt.Errorf("%s: no user named %q (create one with: commonroom admin user create): %w", cmd, username, errkind.NotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return u, nil
 }
 
 // backup copies a SQLite database to a new file.

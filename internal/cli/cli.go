@@ -83,6 +83,10 @@ Usage:
   commonroom migrate [flags]        apply pending database migrations
   commonroom migrate status [flags] list migrations and whether they ran
   commonroom admin user create --username U --email E --password P [--role user|moderator|admin] [flags]
+  commonroom admin user approve --username U [flags]
+                                    let an account that signed up (registration approval) sign in
+  commonroom admin invite create [--uses N] [--expires 168h] [flags]
+                                    print an invite code (registration invite)
   commonroom admin token --username U [--scopes "read write follow"] [flags]
                                     print a bearer token for a bot or script
   commonroom admin backup --to FILE copy a SQLite database while it is in use
@@ -117,6 +121,12 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "admin":
 		if len(rest) >= 2 && rest[0] == "user" && rest[1] == "create" {
 			return m.createUser(ctx, rest[2:])
+		}
+		if len(rest) >= 2 && rest[0] == "user" && rest[1] == "approve" {
+			return m.approveUser(ctx, rest[2:])
+		}
+		if len(rest) >= 2 && rest[0] == "invite" && rest[1] == "create" {
+			return m.createInvite(ctx, rest[2:])
 		}
 		if len(rest) >= 1 && rest[0] == "token" {
 			return m.issueToken(ctx, rest[1:])

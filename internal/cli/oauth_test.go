@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -397,6 +399,113 @@ func TestServePrunesExpiredOAuthRows(t *testing.T) {
 		}
 		if n := count(); n != 0 {
 			t.Errorf("%d expired invites left after start", n)
+		}
+	})
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// MustSignUp fills in the server's sign-up page as a browser would (its
+// cookies and form token) and returns the status of the form post.
+func MustSignUp(tb testing.TB, inst *apptest.Instance, username, inviteCode string) int {
+	tb.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Get(inst.URL + "/oauth/sign_up")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	page, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := csrfField.FindSubmatch(page)
+	if res.StatusCode != http.StatusOK || m == nil {
+		tb.Fatalf("GET /oauth/sign_up = %d without a form token:\n%s", res.StatusCode, page)
+	}
+	form := url.Values{
+		"csrf_token": {string(m[1])}, "username": {username}, "email": {username + "@example.org"},
+		"password": {"correct horse"}, "password_confirmation": {"correct horse"}, "invite_code": {inviteCode},
+	}
+	res, err = client.PostForm(inst.URL+"/oauth/sign_up", form)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// TestAdminInviteAndApprove runs the two moderation commands against a
+// server's sign-up page: an invite code from the CLI lets one person sign
+// up and no second; an account from approval mode gets no token until
+// admin user approve.
+func TestAdminInviteAndApprove(t *testing.T) {
+	t.Run("invite", func(t *testing.T) {
+		dir := t.TempDir()
+		dsn := "sqlite:" + filepath.Join(dir, "commonroom.db")
+		inst := apptest.Start(t, apptest.Options{DSN: dsn, Args: []string{"--insecure-http", "--registration", "invite"}})
+		out, errOut, err := run([]string{"admin", "invite", "create", "--db", dsn, "--registration", "invite", "--uses", "1", "--expires", "1h"}, nil)
+		code := strings.TrimSuffix(out, "\n")
+		if err != nil || code == "" || strings.ContainsAny(code, " \n") {
+			t.Fatalf("admin invite create = %q, %v\n%s", out, err, errOut)
+		}
+		if strings.Contains(errOut, "registration is not invite") {
+			t.Errorf("warned about the registration mode although it is invite:\n%s", errOut)
+		}
+		if status := MustSignUp(t, inst, "bea", "not-the-code"); status != http.StatusForbidden {
+			t.Errorf("sign-up with a wrong code = %d, want 403", status)
+		}
+		if status := MustSignUp(t, inst, "bea", code); status != http.StatusSeeOther {
+			t.Errorf("sign-up with the code = %d, want 303", status)
+		}
+		if status := MustSignUp(t, inst, "cy", code); status != http.StatusForbidden {
+			t.Errorf("second sign-up with a one-use code = %d, want 403", status)
+		}
+		if _, _, err := run([]string{"admin", "token", "--db", dsn, "--username", "bea"}, nil); err != nil {
+			t.Errorf("the invited account gets no token: %v", err)
+		}
+
+		_, errOut, _ = run([]string{"admin", "invite", "create", "--db", dsn}, nil)
+		if !strings.Contains(errOut, "registration is not invite") {
+			t.Errorf("no warning for an invite made while registration is closed:\n%s", errOut)
+		}
+		for _, args := range [][]string{{"--uses", "0"}, {"--expires", "-1h"}} {
+			out, _, err := run(append([]string{"admin", "invite", "create", "--db", dsn}, args...), nil)
+			if !errors.Is(err, errkind.Invalid) || out != "" {
+				t.Errorf("admin invite create %v = %q, %v; want Invalid and no output", args, out, err)
+			}
+		}
+	})
+
+	t.Run("approve", func(t *testing.T) {
+		dir := t.TempDir()
+		dsn := "sqlite:" + filepath.Join(dir, "commonroom.db")
+		inst := apptest.Start(t, apptest.Options{DSN: dsn, Args: []string{"--insecure-http", "--registration", "approval"}})
+		if status := MustSignUp(t, inst, "dee", ""); status != http.StatusOK {
+			t.Fatalf("sign-up in approval mode = %d, want 200 (a page saying to wait)", status)
+		}
+		if _, _, err := run([]string{"admin", "token", "--db", dsn, "--username", "dee"}, nil); !errors.Is(err, errkind.Forbidden) {
+			t.Errorf("token for an account awaiting approval: %v, want Forbidden", err)
+		}
+		if out := MustRun(t, "admin", "user", "approve", "--db", dsn, "--username", "dee"); !strings.Contains(out, "approved user dee") {
+			t.Errorf("approve printed %q", out)
+		}
+		token := strings.TrimSpace(MustRun(t, "admin", "token", "--db", dsn, "--username", "dee"))
+		if status, _ := MustDo(t, http.MethodGet, inst.URL+"/api/v1/apps/verify_credentials", token, nil); status != http.StatusOK {
+			t.Errorf("the approved account's token = %d, want 200", status)
+		}
+		if out := MustRun(t, "admin", "user", "approve", "--db", dsn, "--username", "dee"); !strings.Contains(out, "was not waiting for approval") {
+			t.Errorf("approving again printed %q", out)
+		}
+		if _, _, err := run([]string{"admin", "user", "approve", "--db", dsn, "--username", "nobody"}, nil); !errors.Is(err, errkind.NotFound) {
+			t.Errorf("approving an unknown user: %v, want NotFound", err)
+		}
+		if _, _, err := run([]string{"admin", "user", "approve", "--db", dsn}, nil); !errors.Is(err, cli.ErrUsage) {
+			t.Errorf("approve without --username: %v, want a usage error", err)
 		}
 	})
 }
