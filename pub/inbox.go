@@ -222,7 +222,11 @@ func (f *Federation) recipients(ctx context.Context, act *streams.Object, a Inbo
 					for _, m := range members {
 						add(m)
 					}
+					continue
 				}
+			}
+			if iri != a.Actor && sameOrigin(iri, a.Actor) {
+				followers = true // a local sender's collection
 			}
 		case iri != a.Actor && sameOrigin(iri, a.Actor):
 			// One of the actor's own collections (its followers).

@@ -184,6 +184,14 @@ func TestPublishRules(t *testing.T) {
 	if err := n.fed.AcceptFollow(ctx, ben.ID, ana.ID); !errors.Is(err, pub.ErrNotFound) {
 		t.Errorf("accepting a rejected follow: %v", err)
 	}
+	// ben follows ana (accepted at once) and receives her followers-only note.
+	n.publish(ben.ID, fmt.Sprintf(`{"type":"Follow","object":%q}`, ana.ID))
+	eventually(t, "ben follows ana", func() bool { fl, ok := n.follow(ben.ID, ana.ID); return ok && fl.State == pub.FollowAccepted })
+	n.publish(ana.ID, fmt.Sprintf(`{"type":"Note","content":"for followers","to":[%q]}`, ana.Followers()))
+	eventually(t, "ben's Create hook", func() bool {
+		in := n.hooks.last("Create")
+		return in != nil && in.Object != nil && in.Object.String("content") == "for followers" && strings.Join(in.Recipients, " ") == ben.ID
+	})
 	if status, _ := n.get(n.base+"/activities/nothing", nil); status != http.StatusNotFound {
 		t.Errorf("unknown activity: %d", status)
 	}
