@@ -145,6 +145,10 @@ func TestPublishAudience(t *testing.T) {
 	if !strings.Contains(strings.Join(so.Audience, " "), c1.id) {
 		t.Error("the stored audience forgot the bcc recipient (visibility needs it)")
 	}
+	note, err := n.store.Object(context.Background(), act.Object("object").ID())
+	if err != nil || strings.Contains(string(note.Body), "bcc") || !strings.Contains(strings.Join(note.Audience, " "), c1.id) {
+		t.Errorf("stored note: audience %v, body %s, %v", note.Audience, note.Body, err)
+	}
 }
 
 // sortPaths returns a and b in the order they were received, so that the

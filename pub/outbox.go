@@ -54,7 +54,11 @@ func (f *Federation) Publish(ctx context.Context, actorID string, activity *stre
 		o.Delete("bto")
 		o.Delete("bcc")
 	}
-	if err := f.applyOutbound(ctx, local, served); err != nil {
+	var objAudience []string
+	if o := act.Object("object"); o != nil {
+		objAudience = audienceOf(o) // with its bto and bcc, for visibility
+	}
+	if err := f.applyOutbound(ctx, local, served, objAudience); err != nil {
 		return nil, err
 	}
 	so, err := storedObject(served, true, f.clock.Now())
@@ -167,8 +171,10 @@ func (f *Federation) prepare(ctx context.Context, local LocalActor, activity *st
 	return act, nil
 }
 
-// applyOutbound applies the side effects of a local actor's activity.
-func (f *Federation) applyOutbound(ctx context.Context, local LocalActor, act *streams.Object) error {
+// applyOutbound applies the side effects of a local actor's activity
+// (bto and bcc already removed; objAudience is the embedded object's full
+// audience).
+func (f *Federation) applyOutbound(ctx context.Context, local LocalActor, act *streams.Object, objAudience []string) error {
 	now := f.clock.Now()
 	objIRI := act.IRI("object")
 	switch act.Type() {
@@ -177,6 +183,7 @@ func (f *Federation) applyOutbound(ctx context.Context, local LocalActor, act *s
 		if err != nil {
 			return err
 		}
+		so.Audience, so.Public = objAudience, isPublic(objAudience)
 		if _, err := f.store.Object(ctx, so.ID); err == nil {
 			return fmt.Errorf("pub: publish: %w: %s exists", ErrRejected, so.ID)
 		} else if !errors.Is(err, ErrNotFound) {
@@ -213,6 +220,7 @@ func (f *Federation) applyOutbound(ctx context.Context, local LocalActor, act *s
 		if err != nil {
 			return err
 		}
+		so.Audience, so.Public = objAudience, isPublic(objAudience)
 		if so.Published.IsZero() {
 			so.Published = old.Published
 		}
