@@ -118,7 +118,7 @@ type Federation struct {
 
 // NewFederation builds the layer over e. When e's Config.Local is nil,
 // e answers fetches of our own IRIs from this Federation (local actors'
-// documents and stored local objects).
+// documents and stored local objects); call it before e serves requests.
 func NewFederation(e *Engine, cfg FederationConfig) (*Federation, error) {
 	if e == nil || cfg.Store == nil || cfg.Actors == nil || cfg.Queue == nil {
 		return nil, errors.New("pub: federation: engine, Store, Actors and Queue are required")
@@ -223,7 +223,8 @@ func (f *Federation) signer(ctx context.Context, keyID string) (delivery.Signer,
 // actor), POST /inbox (shared inbox), POST <actor>/inbox, GET <actor> (when
 // Actors is an ActorDocumenter), GET <actor>/{outbox,followers,following,
 // liked,featured}, and the local objects at GET <actor>/statuses/{id} and
-// GET /activities/{id}.
+// GET /activities/{id}. It includes Engine.Routes: do not call both on one
+// mux.
 func (f *Federation) Routes(mux *http.ServeMux) {
 	f.e.Routes(mux)
 	mux.Handle("POST /inbox", f.SharedInbox())
