@@ -478,11 +478,12 @@ func (s *Service) AccountByUser(ctx context.Context, userID int64) (*Account, er
 
 // Counts are an account's numbers as this server knows them.
 type Counts struct {
+	Statuses  int // boosts included, as Mastodon counts them
 	Followers int
 	Following int
 }
 
-// Counts returns the number of accepted followers and accepted
+// Counts returns the number of statuses, accepted followers and accepted
 // follows of an account, counted from the stored rows (indexed).
 func (s *Service) Counts(ctx context.Context, id int64) (Counts, error) {
 	var c Counts
@@ -499,6 +500,9 @@ func (s *Service) Counts(ctx context.Context, id int64) (Counts, error) {
 		return c, fmt.Errorf("actors: counts %d: %w", id, err)
 	}
 	if c.Following, err = q("follows", "follower_id", true); err != nil {
+		return c, fmt.Errorf("actors: counts %d: %w", id, err)
+	}
+	if c.Statuses, err = q("statuses", "actor_id", false); err != nil {
 		return c, fmt.Errorf("actors: counts %d: %w", id, err)
 	}
 	return c, nil

@@ -323,7 +323,7 @@ var profileTemplate = template.Must(template.New("profile").Parse(`<!DOCTYPE htm
 <p class="acct">@{{.Acct}}{{if .Account.Locked}} (approves followers){{end}}{{if .Account.Bot}} (bot){{end}}</p>
 <div class="note">{{.Note}}</div>
 {{with .Fields}}<dl class="fields">{{range .}}<dt>{{.Name}}</dt><dd>{{.Value}}</dd>{{end}}</dl>{{end}}
-<p class="counts">{{.Counts.Following}} following · {{.Counts.Followers}} followers</p>
+<p class="counts">{{.Counts.Statuses}} posts · {{.Counts.Following}} following · {{.Counts.Followers}} followers</p>
 </main>
 </body>
 </html>

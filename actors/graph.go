@@ -125,6 +125,11 @@ func (s *Service) Follow(ctx context.Context, followerID, targetID int64) (*Foll
 		if err := s.checkNotBlocked(ctx, tx, follower, target); err != nil {
 			return err
 		}
+		if !target.Local() {
+			if err := s.checkDomainAllowed(ctx, target.IRI); err != nil {
+				return err
+			}
+		}
 		id, err := s.nextID()
 		if err != nil {
 			return err

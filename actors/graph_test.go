@@ -356,16 +356,31 @@ func TestDomainBlocks(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// An instance suspension severs follows and drops the domain's
-		// activities without fetching anything.
-		if _, err := e.svc.Follow(ctx, ada.ID, zoe.ID); err != nil {
+		// An instance suspension severs follows, hides what the domain's
+		// accounts wrote and drops their activities without fetching
+		// anything.
+		f, err := e.svc.Follow(ctx, ada.ID, zoe.ID)
+		if err != nil {
 			t.Fatal(err)
+		}
+		e.receive(t, zoe.IRI, fmt.Sprintf(`{"id":"https://sub.far.example/a/1","type":"Accept","actor":%q,"object":%q}`, zoe.IRI, f.IRI))
+		if err := e.receiveCreate(t, zoe.IRI, noteJSON("https://sub.far.example/n/1", zoe.IRI, "hi", "")); err != nil {
+			t.Fatal(err)
+		}
+		if h := home(t, e, ada.ID); len(h) != 1 {
+			t.Fatalf("ada's home %v", h)
 		}
 		if _, err := e.svc.BlockDomain(ctx, actors.DomainBlock{Domain: "far.example", Severity: actors.SeveritySuspend}); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(t, e.db, "follows"); n != 0 {
+		if n, _ := e.db.NewSelect().Table("follows").Where("follower_id = ? OR target_id = ?", zoe.ID, zoe.ID).Count(ctx); n != 0 {
 			t.Errorf("%d follows survive the suspension", n)
+		}
+		if _, err := e.svc.Follow(ctx, ada.ID, zoe.ID); errkind.Of(err) != errkind.Forbidden {
+			t.Errorf("follow into a suspended domain: %v", err)
+		}
+		if h := home(t, e, ada.ID); len(h) != 0 {
+			t.Errorf("suspended domain's status in home: %v", h)
 		}
 		if blocked, _ := e.svc.DomainBlocked(ctx, "SUB.Far.Example."); !blocked {
 			t.Error("DomainBlocked(sub) = false")

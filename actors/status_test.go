@@ -95,6 +95,9 @@ func TestPost(t *testing.T) {
 		if h := home(t, e, ada.ID); !slices.Equal(h, []int64{st.ID}) {
 			t.Errorf("ada's home %v", h)
 		}
+		if c, _ := e.svc.Counts(ctx, ada.ID); c.Statuses != 1 {
+			t.Errorf("ada's counts %+v", c)
+		}
 		if h := home(t, e, cal.ID); len(h) != 0 {
 			t.Errorf("cal's home %v", h)
 		}

@@ -15,10 +15,11 @@ const MaxThreadDepth = 100
 
 // hideFrom adds the filters every timeline applies for viewer (0: nobody
 // signed in) to a query over statuses aliased "status" whose author row is
-// joined as "author": suspended authors, and for a viewer, accounts blocked
+// joined as "author": suspended authors and domains, and for a viewer, accounts blocked
 // either way, muted, or on a domain the viewer blocks.
 func hideFrom(q *bun.SelectQuery, viewer int64) *bun.SelectQuery {
-	q = q.Where("author.suspended_at IS NULL")
+	q = q.Where("author.suspended_at IS NULL").
+		Where("NOT EXISTS (SELECT 1 FROM domain_blocks AS sdb WHERE sdb.severity = 'suspend' AND " + domainMatch("author.domain", "sdb.domain") + ")")
 	if viewer == 0 {
 		return q
 	}
