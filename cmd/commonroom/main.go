@@ -1,8 +1,12 @@
 // Command commonroom runs a Commonroom server and its admin tasks.
 //
-//	commonroom serve                 run the server (127.0.0.1:8080, data in ./data)
-//	commonroom migrate [status]      apply or list database migrations
-//	commonroom admin user create ... create a local user
+//	commonroom serve                  run the server (127.0.0.1:8080, data in ./data)
+//	commonroom migrate [status]       apply or list database migrations
+//	commonroom admin user create ...  create a local user
+//	commonroom admin user approve ... let a user who signed up sign in (approval mode)
+//	commonroom admin invite create    make an invite code (invite mode)
+//	commonroom admin token ...        print a bearer token for bots and scripts
+//	commonroom admin backup --to F    copy a live SQLite database
 //	commonroom version
 //
 // All the work is in internal/cli; main only turns SIGINT and SIGTERM into a
