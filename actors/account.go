@@ -364,10 +364,7 @@ func (s *Service) checkText(what, text string, max int) error {
 // UpdateProfile changes a local account's profile and sends an Update of
 // the actor to its followers. Bad input is Invalid and nothing changes.
 func (s *Service) UpdateProfile(ctx context.Context, id int64, p ProfileUpdate) (*Account, error) {
-	a, err := s.accountByID(ctx, s.db, id)
-	if err == nil && !a.Local() {
-		err = errkind.New(errkind.Forbidden, "only local profiles can be edited")
-	}
+	a, err := s.localActor(ctx, s.db, id)
 	if err == nil {
 		err = s.applyProfile(a, p)
 	}

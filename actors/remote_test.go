@@ -58,7 +58,10 @@ func TestRemoteActor(t *testing.T) {
 	})
 }
 
-func TestRemoteActorCaps(t *testing.T) {
+// TestSecurity26_RemoteFieldCaps: an actor document with 500 fields, 1000
+// alsoKnownAs entries and huge names and bios is cut to the configured
+// limits (SECURITY.md rule 26; statuses: TestReceiveCreateTrust).
+func TestSecurity26_RemoteFieldCaps(t *testing.T) {
 	forEachDB(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		iri := "https://big.example/users/huge"
