@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -33,11 +32,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the migration set that creates the provider's tables.
 func Migrations() db.MigrationSet {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is fixed at build time
-	}
-	return db.MigrationSet{Name: "oauth", FS: sub}
+	return db.EmbeddedMigrations("oauth", migrationFiles, "migrations")
 }
 
 // Options are the Service's collaborators; nil fields get working defaults.

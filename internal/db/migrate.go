@@ -37,6 +37,19 @@ type MigrationSet struct {
 	FS   fs.FS
 }
 
+// EmbeddedMigrations is the MigrationSet name made of the files in directory
+// dir of fsys, usually an embed.FS holding a package's "migrations" folder.
+// It panics if dir is not a valid path, which for an embedded folder is
+// fixed at build time; a missing folder shows up as an error when the set is
+// loaded.
+func EmbeddedMigrations(name string, fsys fs.FS, dir string) MigrationSet {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(fmt.Sprintf("db: migration set %s: %v", name, err))
+	}
+	return MigrationSet{Name: name, FS: sub}
+}
+
 // MigrationState is one migration and whether it has been applied.
 type MigrationState struct {
 	Set       string

@@ -16,7 +16,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/http"
 
@@ -41,11 +40,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the migration set that creates the actor_keys table.
 func Migrations() db.MigrationSet {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is fixed at build time
-	}
-	return db.MigrationSet{Name: "federation", FS: sub}
+	return db.EmbeddedMigrations("federation", migrationFiles, "migrations")
 }
 
 // Config configures the federation layer. Start from DefaultConfig; BaseURL

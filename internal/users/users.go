@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -29,11 +28,7 @@ var migrationFiles embed.FS
 
 // Migrations returns the migration set that creates the users table.
 func Migrations() db.MigrationSet {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		panic(err) // the embedded directory is fixed at build time
-	}
-	return db.MigrationSet{Name: "users", FS: sub}
+	return db.EmbeddedMigrations("users", migrationFiles, "migrations")
 }
 
 // Role is what a user may do on this server.
