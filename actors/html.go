@@ -97,7 +97,7 @@ func truncateRunes(s string, n int) string {
 // htmlToText strips tags for a plain-text view (HTML page titles, search).
 func (s *Service) htmlToText(h string) string {
 	h = strings.NewReplacer("<br>", "\n", "</p><p>", "\n\n").Replace(h)
-	return strings.TrimSpace(html.UnescapeString(bluemonday.StrictPolicy().Sanitize(h)))
+	return strings.TrimSpace(html.UnescapeString(s.strict.Sanitize(h)))
 }
 
 // htmlText escapes text for an HTML text node; htmlAttr for a quoted

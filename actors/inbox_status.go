@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -111,7 +112,7 @@ func (s *Service) storeRemoteNote(ctx context.Context, author *Account, note *st
 	s.readNote(st, note)
 	st.Visibility = visibilityOf(note, author)
 	if t, ok := note.Time("published"); ok && t.Before(st.CreatedAt) {
-		st.CreatedAt = t.UTC().Truncate(1000)
+		st.CreatedAt = t.UTC().Truncate(time.Microsecond)
 	}
 	if parentIRI := note.IRI("inReplyTo"); parentIRI != "" {
 		st.InReplyToIRI = parentIRI
@@ -275,7 +276,7 @@ func (s *Service) receiveUpdate(ctx context.Context, actor *Account, in Incoming
 		st.Visibility, st.Conversation = vis, conv
 		st.EditedAt = s.timestamp()
 		if t, ok := note.Time("updated"); ok && t.Before(st.EditedAt) && t.After(st.CreatedAt) {
-			st.EditedAt = t.UTC().Truncate(1000)
+			st.EditedAt = t.UTC().Truncate(time.Microsecond)
 		}
 		if _, err := tx.NewUpdate().Model(st).WherePK().Exec(ctx); err != nil {
 			return mapStatusError(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/uptrace/bun"
@@ -181,7 +182,7 @@ func (s *Service) remoteAccount(doc *streams.Object) (*Account, error) {
 	}
 	a.Bot = a.Kind == KindService || a.Kind == KindApplication
 	if t, ok := doc.Time("published"); ok && t.Before(now) {
-		a.CreatedAt = t.UTC().Truncate(1000)
+		a.CreatedAt = t.UTC().Truncate(time.Microsecond)
 	}
 	return a, nil
 }

@@ -157,6 +157,7 @@ type Service struct {
 	reg     *streams.Registry
 	log     *slog.Logger
 	html    *bluemonday.Policy
+	strict  *bluemonday.Policy // strips every tag
 }
 
 // NewService returns a Service over d, on which Migrations (and the users
@@ -197,6 +198,7 @@ func NewService(d bun.IDB, opts Options) (*Service, error) {
 		reg:     opts.Registry,
 		log:     opts.Logger,
 		html:    newHTMLPolicy(),
+		strict:  bluemonday.StrictPolicy(),
 	}
 	if s.now == nil {
 		s.now = time.Now
