@@ -36,7 +36,7 @@ type FederationConfig struct {
 	// Hooks are the host's side effects.
 	Hooks Hooks
 	// Workers bounds how many inbound activities are processed at once;
-	// default 4.
+	// default 8.
 	Workers int
 	// Lease is how long a worker holds an inbound activity before another
 	// may take it over (a crashed process's work is picked up after it);
@@ -124,7 +124,7 @@ func NewFederation(e *Engine, cfg FederationConfig) (*Federation, error) {
 		return nil, errors.New("pub: federation: engine, Store, Actors and Queue are required")
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 4
+		cfg.Workers = 8
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 5 * time.Minute
