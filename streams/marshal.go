@@ -74,11 +74,10 @@ func (o *Object) AppendJSON(dst []byte) ([]byte, error) {
 
 // ctxBuilder gathers what @context a document needs.
 type ctxBuilder struct {
-	st      *regState
-	urls    []*vocabInfo
-	inline  []inlineDef
-	seen    map[string]bool
-	wantsAS bool
+	st     *regState
+	urls   []*vocabInfo
+	inline []inlineDef
+	seen   map[string]bool
 }
 
 type inlineDef struct {
