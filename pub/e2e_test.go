@@ -159,3 +159,54 @@ func TestInboxOrderPerActor(t *testing.T) {
 		t.Errorf("%d Undo hook calls, want 36", got)
 	}
 }
+
+// TestInboxTwoProcessesProcessOnce: two Federations over one database (two
+// server processes behind one name) both running: every activity, received
+// by either, is processed exactly once.
+func TestInboxTwoProcessesProcessOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts nodeOptions
+	}{{"sqlite", nodeOptions{sqliteStore: true}}, {"postgres", nodeOptions{postgres: true}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newInboxFixture(t, tc.opts)
+			hooks := &hookLog{calls: map[string][]*pub.Inbound{}}
+			var feds []*pub.Federation
+			for range 2 {
+				fed, err := pub.NewFederation(f.n.engine, pub.FederationConfig{
+					Store: f.n.store, Actors: f.n.dir, Queue: f.n.queue, PollInterval: 10 * time.Millisecond,
+					Hooks: pub.Hooks{On: map[string]pub.Hook{"Create": hooks.hook}},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				feds = append(feds, fed)
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { defer close(done); _ = fed.Run(ctx) }()
+				t.Cleanup(func() { cancel(); <-done })
+			}
+			senders := []*remoteActor{f.rex}
+			for i := range 4 {
+				senders = append(senders, f.peer.newActor(fmt.Sprintf("s%d", i), pub.SystemClock{}))
+			}
+			var wg sync.WaitGroup
+			for _, s := range senders {
+				wg.Go(func() {
+					for k := range 10 {
+						body, _ := createNote(t, s, k, f.ana.ID)
+						if got := f.post(s, "/inbox", body); got != http.StatusAccepted {
+							t.Errorf("POST = %d", got)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			eventually(t, "50 activities processed", func() bool { return hooks.count("Create") >= 50 })
+			time.Sleep(100 * time.Millisecond) // a double processing would show now
+			if got := hooks.count("Create"); got != 50 {
+				t.Errorf("%d Create hook calls for 50 activities", got)
+			}
+		})
+	}
+}
