@@ -116,19 +116,8 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code, client_credentials or refresh_token")
 		return
 	}
-	clientID, secret, err := clientCredentials(r)
-	if err != nil {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
-		return
-	}
-	app, err := h.svc.appByClientID(r.Context(), clientID)
-	if err != nil && errkind.Of(err) != errkind.NotFound {
-		h.statusOf(r, err)
-		oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
-		return
-	}
-	if app == nil || !app.CheckSecret(secret) {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+	app, ok := h.authenticateClient(w, r)
+	if !ok {
 		return
 	}
 	if p.Get("grant_type") == string(oauth2.Refreshing) {
@@ -136,8 +125,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		// client presenting it.
 		row, err := tokenStore{h.svc}.loadToken(r.Context(), "refresh_hash", p.Get("refresh_token"))
 		if err != nil {
-			h.statusOf(r, err)
-			oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
+			h.serverError(w, r, err)
 			return
 		}
 		if row != nil && row.AppID != app.ID {
@@ -148,8 +136,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 		if row != nil && row.AccountID != 0 {
 			a, err := h.svc.accounts.ByID(r.Context(), row.AccountID)
 			if err != nil && errkind.Of(err) != errkind.NotFound {
-				h.statusOf(r, err)
-				oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
+				h.serverError(w, r, err)
 				return
 			}
 			if a == nil || !a.Active() {
@@ -163,6 +150,34 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// authenticateClient authenticates the client of a token or revocation
+// request (HTTP Basic, or client_id and client_secret in the body). When it
+// fails it has written the OAuth error and reports false.
+func (h *Handler) authenticateClient(w http.ResponseWriter, r *http.Request) (*App, bool) {
+	clientID, secret, err := clientCredentials(r)
+	if err != nil {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return nil, false
+	}
+	app, err := h.svc.appByClientID(r.Context(), clientID)
+	if err != nil && errkind.Of(err) != errkind.NotFound {
+		h.serverError(w, r, err)
+		return nil, false
+	}
+	if app == nil || !app.CheckSecret(secret) {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return nil, false
+	}
+	return app, true
+}
+
+// serverError logs err (when it is internal) and answers the OAuth
+// "server_error", which carries no detail.
+func (h *Handler) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	h.statusOf(r, err)
+	oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
+}
+
 // revoke is POST /oauth/revoke (RFC 7009): the authenticated client
 // revokes one of its access or refresh tokens. Unknown tokens succeed.
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
@@ -173,19 +188,8 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.PostForm, r.Form = p, p
-	clientID, secret, err := clientCredentials(r)
-	if err != nil {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
-		return
-	}
-	app, err := h.svc.appByClientID(r.Context(), clientID)
-	if err != nil && errkind.Of(err) != errkind.NotFound {
-		h.statusOf(r, err)
-		oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
-		return
-	}
-	if app == nil || !app.CheckSecret(secret) {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+	app, ok := h.authenticateClient(w, r)
+	if !ok {
 		return
 	}
 	token := p.Get("token")
@@ -193,13 +197,12 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "token is required")
 		return
 	}
-	if err := h.svc.RevokeToken(r.Context(), clientID, token); err != nil {
+	if err := h.svc.RevokeToken(r.Context(), app.ClientID, token); err != nil {
 		if errkind.Of(err) == errkind.Forbidden {
 			oauthError(w, http.StatusForbidden, "unauthorized_client", errkind.Message(err))
 			return
 		}
-		h.statusOf(r, err)
-		oauthError(w, http.StatusInternalServerError, "server_error", "internal server error")
+		h.serverError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
