@@ -210,3 +210,63 @@ func TestInboxTwoProcessesProcessOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestInboxFixturesLemmyPleroma feeds Lemmy's Follow, Create of a comment,
+// Like and Undo of a Like (documents without @context) and Pleroma's
+// Follow (LitePub context), re-signed by loopback actors, through the inbox.
+func TestInboxFixturesLemmyPleroma(t *testing.T) {
+	dir := fixturesDir(t)
+	f := newInboxFixture(t, nodeOptions{sqliteStore: true})
+	alpha := f.peer.newActor("lemmy_alpha", pub.SystemClock{})
+	kinetix := f.peer.newActor("kinetix", pub.SystemClock{})
+	rewrite := strings.NewReplacer(
+		"http://ds9.lemmy.ml/u/lemmy_alpha", alpha.id,
+		"http://ds9.lemmy.ml", f.peer.base,
+		"http://enterprise.lemmy.ml/c/main", f.ana.ID,
+		"https://mycrowd.ca/users/kinetix", kinetix.id,
+		"https://mycrowd.ca", f.peer.base,
+		"https://lemmy.ca/u/kinetix", f.ana.ID,
+	)
+	load := func(path string) []byte {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []byte(rewrite.Replace(string(data)))
+	}
+	comment := f.peer.base + "/comment/1"
+	for _, s := range []struct {
+		file, hook string
+		by         *remoteActor
+		check      func() bool
+	}{
+		{"lemmy/activities/following/follow.json", "Follow", alpha, func() bool {
+			fl, ok := f.n.follow(alpha.id, f.ana.ID)
+			return ok && fl.State == pub.FollowAccepted
+		}},
+		{"lemmy/activities/create_or_update/create_comment.json", "Create", alpha, func() bool {
+			o, ok := f.n.object(comment)
+			return ok && o.AttributedTo == alpha.id && o.Public
+		}},
+		{"lemmy/activities/voting/like_note.json", "Like", alpha, func() bool { return true }},
+		{"lemmy/activities/voting/undo_like_note.json", "Undo", alpha, func() bool { return true }},
+		{"pleroma/activities/follow.json", "Follow", kinetix, func() bool {
+			fl, ok := f.n.follow(kinetix.id, f.ana.ID)
+			return ok && fl.State == pub.FollowAccepted
+		}},
+	} {
+		before := f.n.hooks.count(s.hook)
+		if got := f.post(s.by, "/inbox", load(s.file)); got != http.StatusAccepted {
+			t.Fatalf("%s: POST = %d", s.file, got)
+		}
+		f.process(t)
+		if !s.check() || f.n.hooks.count(s.hook) != before+1 {
+			t.Errorf("%s: not applied (hook %s ran %d times)", s.file, s.hook, f.n.hooks.count(s.hook)-before)
+		}
+	}
+	in := f.n.hooks.last("Create")
+	if in == nil || len(in.Recipients) != 1 || in.Recipients[0] != f.ana.ID {
+		t.Errorf("the comment addressed to ana's community (cc) should concern ana: %v", in)
+	}
+}
