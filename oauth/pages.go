@@ -198,8 +198,14 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusForbidden, "sign_in", p)
 		return
 	}
-	if sess != nil {
-		if err := h.svc.endSession(r.Context(), w, sess); err != nil {
+	h.switchSession(w, r, sess, a, p.ReturnTo)
+}
+
+// switchSession signs a in: it ends the old session, if any, starts a new
+// one and redirects to returnTo, or to the sign-in page when that is empty.
+func (h *Handler) switchSession(w http.ResponseWriter, r *http.Request, old *session, a *Account, returnTo string) {
+	if old != nil {
+		if err := h.svc.endSession(r.Context(), w, old); err != nil {
 			h.internalError(w, r, err)
 			return
 		}
@@ -208,11 +214,10 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, err)
 		return
 	}
-	to := p.ReturnTo
-	if to == "" {
-		to = "/oauth/sign_in"
+	if returnTo == "" {
+		returnTo = "/oauth/sign_in"
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
@@ -330,21 +335,7 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if sess != nil {
-		if err := h.svc.endSession(r.Context(), w, sess); err != nil {
-			h.internalError(w, r, err)
-			return
-		}
-	}
-	if _, err := h.svc.startSession(r.Context(), w, a); err != nil {
-		h.internalError(w, r, err)
-		return
-	}
-	to := p.ReturnTo
-	if to == "" {
-		to = "/oauth/sign_in"
-	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	h.switchSession(w, r, sess, a, p.ReturnTo)
 }
 
 // fieldOf guesses which sign-up field an account-store message is about.
