@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"mime"
 	"strings"
+
+	"github.com/commonroom/commonroom/pub/transport"
 )
 
 // Media types and link relations this package reads and writes.
@@ -90,23 +92,11 @@ func (j JRD) Filter(rels ...string) JRD {
 
 // IsActivityPubType reports whether mediaType names an ActivityPub document:
 // application/activity+json, or application/ld+json with the ActivityStreams
-// profile (among others, if the profile parameter lists several).
+// profile (among others, if the profile parameter lists several). It is
+// [transport.IsActivityPubContentType], so that links and fetched documents
+// are judged by one rule.
 func IsActivityPubType(mediaType string) bool {
-	mt, params, err := mime.ParseMediaType(mediaType)
-	if err != nil {
-		return false
-	}
-	switch mt {
-	case MediaTypeActivity:
-		return true
-	case "application/ld+json":
-		for _, p := range strings.Fields(params["profile"]) {
-			if p == activityStreamsNS {
-				return true
-			}
-		}
-	}
-	return false
+	return transport.IsActivityPubContentType(mediaType)
 }
 
 // isJSONType reports whether a Content-Type header names JSON:
