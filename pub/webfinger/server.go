@@ -364,20 +364,20 @@ func (h *Handler) ServeWebFinger(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	res := q["resource"]
 	if len(res) != 1 {
-		httpError(w, "exactly one resource parameter is required", http.StatusBadRequest)
+		http.Error(w, "exactly one resource parameter is required", http.StatusBadRequest)
 		return
 	}
 	jrd, err := h.Lookup(r.Context(), res[0])
 	switch {
 	case errors.Is(err, ErrInvalidResource):
-		httpError(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	case errors.Is(err, ErrNotFound):
-		httpError(w, "not found", http.StatusNotFound)
+		http.Error(w, "not found", http.StatusNotFound)
 		return
 	case err != nil:
 		h.log.ErrorContext(r.Context(), "webfinger lookup failed", "resource", res[0], "err", err)
-		httpError(w, "internal error", http.StatusInternalServerError)
+		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	filtered := jrd.Filter(q["rel"]...)
@@ -418,7 +418,7 @@ func (h *Handler) ServeHostMeta(w http.ResponseWriter, r *http.Request) {
 	doc := xrd{Links: []xrdLink{{Rel: RelLRDD, Type: MediaTypeJRD, Template: h.lrddTemplate()}}}
 	body, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil { // cannot happen for this fixed shape
-		httpError(w, "internal error", http.StatusInternalServerError)
+		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", MediaTypeXRD+"; charset=utf-8")
@@ -455,7 +455,7 @@ func allowRead(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	default:
 		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-		httpError(w, "method not allowed", http.StatusMethodNotAllowed)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return false
 	}
 }
@@ -463,14 +463,10 @@ func allowRead(w http.ResponseWriter, r *http.Request) bool {
 func writeJSON(w http.ResponseWriter, contentType string, v any) {
 	body, err := marshalJSON(v)
 	if err != nil { // JRDs hold only strings: cannot happen
-		httpError(w, "internal error", http.StatusInternalServerError)
+		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Vary", "Accept")
 	_, _ = w.Write(body)
-}
-
-func httpError(w http.ResponseWriter, msg string, code int) {
-	http.Error(w, msg, code)
 }
