@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/commonroom/commonroom/internal/errkind"
 	"github.com/commonroom/commonroom/pub"
@@ -73,7 +74,7 @@ func (s *Service) actorDocument(ctx context.Context, a *Account) (*streams.Objec
 		{"featured", streams.IRI(a.Featured)},
 		{"manuallyApprovesFollowers", streams.Bool(a.Locked)},
 		{"discoverable", streams.Bool(a.Discoverable)},
-		{"published", streams.Time(a.CreatedAt)},
+		{"published", streams.Time(a.CreatedAt.Truncate(time.Second))},
 	}
 	for _, m := range members {
 		if err := set(m.name, m.v); err != nil {

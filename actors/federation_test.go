@@ -223,6 +223,24 @@ func TestFederation(t *testing.T) {
 				t.Errorf("ada's home %v (her post and bob's reply)", h)
 			}
 
+			// ada edits her post and pins it.
+			if _, err := school.svc.Edit(ctx, ada.ID, post.ID, actors.EditStatus{Text: "Fractions on Tuesday #maths"}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the edit at the library", func() bool {
+				st, err := library.svc.StatusByIRI(ctx, bob.ID, post.IRI)
+				return err == nil && strings.Contains(st.Content, "Tuesday") && !st.EditedAt.IsZero()
+			})
+			if hist, err := library.svc.History(ctx, bob.ID, postAtLib.ID); err != nil || len(hist) != 2 {
+				t.Errorf("history at the library: %d versions, %v", len(hist), err)
+			}
+			if err := school.svc.Pin(ctx, ada.ID, post.ID); err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := school.svc.PendingOutbox(ctx); n != 0 {
+				t.Errorf("%d activities stuck in the school's outbox after edit and pin", n)
+			}
+
 			// ada renames herself; the library refetches her document.
 			newName := "Ada Lovelace"
 			if _, err := school.svc.UpdateProfile(ctx, ada.ID, actors.ProfileUpdate{DisplayName: &newName}); err != nil {

@@ -517,7 +517,9 @@ func (s *Service) noteObject(ctx context.Context, q bun.IDB, st *Status, author 
 		{"attributedTo", streams.IRI(author.IRI)},
 		{"content", streams.String(st.Content)},
 		{"url", streams.IRI(st.URL)},
-		{"published", streams.Time(st.CreatedAt)},
+		// Whole seconds, as Mastodon writes them: the engine's store keeps
+		// milliseconds, and an Update must repeat published exactly.
+		{"published", streams.Time(st.CreatedAt.Truncate(time.Second))},
 		{"sensitive", streams.Bool(st.Sensitive)},
 		{"context", streams.IRI(st.Conversation)},
 	}
@@ -537,7 +539,7 @@ func (s *Service) noteObject(ctx context.Context, q bun.IDB, st *Status, author 
 		set = append(set, struct {
 			name string
 			v    streams.Value
-		}{"updated", streams.Time(st.EditedAt)})
+		}{"updated", streams.Time(st.EditedAt.Truncate(time.Second))})
 	}
 	for _, m := range set {
 		if err := note.Set(m.name, m.v); err != nil {
