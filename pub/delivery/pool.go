@@ -195,7 +195,8 @@ func (p *Pool) Run(ctx context.Context) error {
 		// Fewer due jobs than free slots: look again when a send ends
 		// (per-host limits may have held some back), when woken, or at
 		// the next poll.
-		resetTimer(timer, p.cfg.PollInterval)
+		// Since Go 1.23 Reset discards a stale tick: no Stop-and-drain.
+		timer.Reset(p.cfg.PollInterval)
 		select {
 		case <-done:
 			inflight--
@@ -218,15 +219,6 @@ func drain(done chan struct{}) int {
 			return n
 		}
 	}
-}
-
-func resetTimer(t *time.Timer, d time.Duration) {
-	t.Stop()
-	select {
-	case <-t.C:
-	default:
-	}
-	t.Reset(d)
 }
 
 // Step claims one batch of due jobs (as many as Concurrency allows), delivers
