@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/commonroom/commonroom/pub/transport"
 )
 
 // ErrPermanent marks an error that retrying cannot fix. A [Sender] wraps it
@@ -69,16 +71,9 @@ type Sender interface {
 // Retryable classifies a response status for delivery (SECURITY.md rule 28):
 // 5xx, 429 Too Many Requests, 408 Request Timeout and 401 Unauthorized (the
 // remote may not have fetched our key yet) are retried; every other non-2xx
-// status is final, so 400, 403, 404 and 410 are not retried.
-func Retryable(status int) bool {
-	switch {
-	case status >= 500 && status <= 599:
-		return true
-	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout, status == http.StatusUnauthorized:
-		return true
-	}
-	return false
-}
+// status is final, so 400, 403, 404 and 410 are not retried. It is
+// [transport.Retryable], so that the rule lives in one place.
+func Retryable(status int) bool { return transport.Retryable(status) }
 
 // signerKey is the context key under which [WithSigner] stores a signer.
 type signerKey struct{}
