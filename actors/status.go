@@ -437,24 +437,25 @@ func (s *Service) fanOut(ctx context.Context, tx bun.IDB, st *Status, author *Ac
 		}
 		authorID = orig.ActorID
 	}
+	if st.Visibility != Direct {
+		// One statement for all followers, however many there are.
+		query := `INSERT INTO home_feed (actor_id, status_id, author_id)
+			SELECT f.follower_id, ?, ? FROM follows AS f JOIN actors AS a ON a.id = f.follower_id
+			WHERE f.target_id = ? AND f.accepted = ? AND a.domain = ''
+			AND NOT EXISTS (SELECT 1 FROM mutes AS m WHERE m.actor_id = f.follower_id AND m.target_id IN (?, ?))
+			AND NOT EXISTS (SELECT 1 FROM blocks AS b WHERE b.actor_id = f.follower_id AND b.target_id IN (?, ?))`
+		args := []any{st.ID, author.ID, author.ID, true, author.ID, authorID, author.ID, authorID}
+		if st.InReplyToActorID != 0 && st.InReplyToActorID != author.ID {
+			query += ` AND EXISTS (SELECT 1 FROM follows AS g WHERE g.follower_id = f.follower_id AND g.target_id = ? AND g.accepted = ?)`
+			args = append(args, st.InReplyToActorID, true)
+		}
+		if _, err := tx.ExecContext(ctx, query+` ON CONFLICT DO NOTHING`, args...); err != nil {
+			return err
+		}
+	}
 	var recipients []int64
 	if author.Local() {
 		recipients = append(recipients, author.ID)
-	}
-	if st.Visibility != Direct {
-		q := tx.NewSelect().TableExpr("follows AS f").Column("f.follower_id").
-			Join("JOIN actors AS a ON a.id = f.follower_id").
-			Where("f.target_id = ? AND f.accepted = ? AND a.domain = ''", author.ID, true).
-			Where("NOT EXISTS (SELECT 1 FROM mutes AS m WHERE m.actor_id = f.follower_id AND m.target_id IN (?, ?))", author.ID, authorID).
-			Where("NOT EXISTS (SELECT 1 FROM blocks AS b WHERE b.actor_id = f.follower_id AND b.target_id IN (?, ?))", author.ID, authorID)
-		if st.InReplyToActorID != 0 && st.InReplyToActorID != author.ID {
-			q = q.Where("EXISTS (SELECT 1 FROM follows AS g WHERE g.follower_id = f.follower_id AND g.target_id = ? AND g.accepted = ?)", st.InReplyToActorID, true)
-		}
-		var ids []int64
-		if err := q.Scan(ctx, &ids); err != nil {
-			return err
-		}
-		recipients = append(recipients, ids...)
 	}
 	for _, m := range mentions {
 		if m.Local() && (st.Visibility == Direct || st.Visibility == Private) {
