@@ -38,9 +38,10 @@ func (s Scheme) String() string {
 // signed for with RFC 9421 first. A refusal is remembered for a cool-off
 // period, after which the host is tried again as before.
 //
-// The delivery code asks [HostSchemes.Order] before sending and reports the
-// outcome with [HostSchemes.Accepted] or [HostSchemes.Rejected] (a refusal is
-// a 401 that names the signature, not any failure). All methods are safe for
+// The delivery code asks [HostSchemes.Preferred] before sending (or
+// [HostSchemes.Order], to have the fallback too) and reports the outcome
+// with [HostSchemes.Accepted] or [HostSchemes.Rejected] (a refusal is a 401
+// that names the signature, not any failure). All methods are safe for
 // concurrent use. Hosts are compared case-insensitively and without a
 // trailing dot; pass the host with its port when it has one.
 type HostSchemes struct {
