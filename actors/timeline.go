@@ -59,7 +59,9 @@ func (s *Service) Home(ctx context.Context, viewer int64, p Page) ([]Status, err
 			OR EXISTS (SELECT 1 FROM blocks AS b2 WHERE (b2.actor_id = ? AND b2.target_id = oa.id) OR (b2.actor_id = oa.id AND b2.target_id = ?))))`,
 			viewer, viewer, viewer)
 	q = hideFrom(q, viewer)
-	if err := p.apply(q, "status.id").Scan(ctx); err != nil {
+	// Ordered by the feed's own key, so the primary key (actor_id,
+	// status_id) serves the range and the order.
+	if err := p.apply(q, "h.status_id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("actors: home of %d: %w", viewer, err)
 	}
 	return out, nil
