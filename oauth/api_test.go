@@ -1,8 +1,10 @@
 package oauth_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,6 +35,19 @@ func TestRegisterAppBodies(t *testing.T) {
 			}},
 			{"form array", func() response {
 				return e.postForm(nil, "/api/v1/apps", url.Values{"client_name": {"A"}, "redirect_uris[]": {"https://a.example/cb", "com.example.app:/oauth", "urn:ietf:wg:oauth:2.0:oob"}, "scopes": {"read write"}})
+			}},
+			{"multipart array", func() response {
+				var body bytes.Buffer
+				mw := multipart.NewWriter(&body)
+				for _, kv := range [][2]string{{"client_name", "A"}, {"redirect_uris[]", "https://a.example/cb"}, {"redirect_uris[]", "com.example.app:/oauth"}, {"redirect_uris[]", "urn:ietf:wg:oauth:2.0:oob"}, {"scopes", "read write"}} {
+					if err := mw.WriteField(kv[0], kv[1]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := mw.Close(); err != nil {
+					t.Fatal(err)
+				}
+				return e.do(nil, http.MethodPost, "/api/v1/apps", mw.FormDataContentType(), &body)
 			}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
@@ -214,16 +215,8 @@ func readParams(w http.ResponseWriter, r *http.Request, limit int64) (url.Values
 			}
 			return nil, &bodyError{http.StatusBadRequest, "malformed form body"}
 		}
-		vals := url.Values{}
-		for k, v := range r.PostForm {
-			vals[k] = v
-		}
-		if r.MultipartForm != nil {
-			for k, v := range r.MultipartForm.Value {
-				vals[k] = append(vals[k], v...)
-			}
-		}
-		return vals, nil
+		// ParseMultipartForm adds the multipart values to PostForm too.
+		return maps.Clone(r.PostForm), nil
 	case "":
 		n, err := io.Copy(io.Discard, r.Body)
 		if err != nil {
