@@ -41,7 +41,8 @@ var ErrUndeliverable = errors.New("actors: activity refused by the federation en
 
 // permanent reports whether a Publisher error will not go away.
 func permanent(err error) bool {
-	return errors.Is(err, ErrUndeliverable) || errors.Is(err, pub.ErrRejected) || errors.Is(err, pub.ErrInvalidActivity)
+	return errors.Is(err, ErrUndeliverable) || errors.Is(err, pub.ErrRejected) ||
+		errors.Is(err, pub.ErrInvalidActivity) || errors.Is(err, pub.ErrNotFound)
 }
 
 // txState collects what a transaction queued for publishing.
@@ -154,7 +155,8 @@ func (s *Service) handOver(ctx context.Context, id int64) error {
 // error. A failing activity does not hold up the others; it is retried on
 // the next flush, up to MaxOutboxAttempts, and dropped at once when the
 // engine refuses it (ErrUndeliverable, pub.ErrRejected,
-// pub.ErrInvalidActivity). Servers call it periodically and at start, so
+// pub.ErrInvalidActivity, or pub.ErrNotFound: the actor was suspended or
+// the object is gone). Servers call it periodically and at start, so
 // that activities whose hand-over failed (the engine was down) still go
 // out.
 func (s *Service) FlushOutbox(ctx context.Context) (int, error) {
