@@ -50,8 +50,12 @@ func (a *App) ScopeList() Scopes { return Scopes(strings.Fields(a.Scopes)) }
 
 // HasRedirectURI reports whether uri is byte-for-byte one of the registered
 // redirect URIs. There is no normalisation, prefix or host matching.
-func (a *App) HasRedirectURI(uri string) bool {
-	for _, r := range a.RedirectURIList() {
+func (a *App) HasRedirectURI(uri string) bool { return hasRedirectURI(a.RedirectURIs, uri) }
+
+// hasRedirectURI reports whether uri is byte for byte one of the
+// newline-separated registered URIs.
+func hasRedirectURI(registered, uri string) bool {
+	for r := range strings.SplitSeq(registered, "\n") {
 		if subtle.ConstantTimeCompare([]byte(r), []byte(uri)) == 1 {
 			return true
 		}
@@ -87,10 +91,8 @@ func (c clientInfo) VerifyPassword(secret string) bool { return c.app.CheckSecre
 // validateRedirectURI replaces go-oauth2's host-suffix matching: the
 // redirect URI must equal one of the registered ones byte for byte.
 func validateRedirectURI(registered, redirectURI string) error {
-	for _, r := range strings.Split(registered, "\n") {
-		if subtle.ConstantTimeCompare([]byte(r), []byte(redirectURI)) == 1 {
-			return nil
-		}
+	if hasRedirectURI(registered, redirectURI) {
+		return nil
 	}
 	return oerrors.ErrInvalidRedirectURI
 }
