@@ -265,8 +265,21 @@ func TestFederation(t *testing.T) {
 					t.Errorf("deleted post still in bob's home: %+v", st)
 				}
 			}
-			if n, _ := school.svc.PendingOutbox(ctx); n != 0 {
-				t.Errorf("%d activities stuck in the school's outbox", n)
+			// bob blocks ada: the follows end on both sides.
+			if _, err := library.svc.Block(ctx, bob.ID, adaAtLib.ID); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the Block at the school", func() bool {
+				r, err := school.svc.Relationship(ctx, ada.ID, bobAtSchool.ID)
+				return err == nil && r.BlockedBy && !r.Following && !r.FollowedBy
+			})
+			if r, _ := library.svc.Relationship(ctx, bob.ID, adaAtLib.ID); !r.Blocking || r.Following || r.FollowedBy {
+				t.Errorf("library after the block: %+v", r)
+			}
+			for _, s := range []*server{school, library} {
+				if n, _ := s.svc.PendingOutbox(ctx); n != 0 {
+					t.Errorf("%s: %d activities stuck in the outbox", s.base, n)
+				}
 			}
 		})
 	}
