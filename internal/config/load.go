@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -268,13 +267,8 @@ func LoadFile(path string, cfg *Config) error {
 	for _, f := range Fields() {
 		byKey[f.Key] = f
 	}
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	source := "file " + path
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		field, ok := byKey[k]
 		if !ok {
 			reason := "unknown key"
