@@ -1,11 +1,13 @@
 package bunstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -35,6 +37,7 @@ func NewFederationStore(db *bun.DB) *FederationStore {
 }
 
 type inboundRow struct {
+	Seq         int64  `bun:"seq"`
 	ID          string `bun:"id"`
 	Type        string `bun:"type"`
 	Actor       string `bun:"actor"`
@@ -69,9 +72,15 @@ func (s *FederationStore) RecordInbound(ctx context.Context, a pub.InboundActivi
 	if body == nil {
 		body = []byte{}
 	}
-	res, err := s.db.NewRaw(`INSERT INTO pub_inbound (id, type, actor, key_id, recipient, body, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		a.ID, a.Type, a.Actor, a.KeyID, a.Recipient, body, ms(a.ReceivedAt)).Exec(ctx)
+	q := `INSERT INTO pub_inbound (id, type, actor, key_id, recipient, body, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+	if !s.pg {
+		// PostgreSQL numbers rows from a sequence; SQLite, with its
+		// single writer, from the largest number so far.
+		q = `INSERT INTO pub_inbound (id, type, actor, key_id, recipient, body, received_at, seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM pub_inbound)) ON CONFLICT (id) DO NOTHING`
+	}
+	res, err := s.db.NewRaw(q, a.ID, a.Type, a.Actor, a.KeyID, a.Recipient, body, ms(a.ReceivedAt)).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("bunstore: record inbound %s: %w", a.ID, err)
 	}
@@ -95,14 +104,16 @@ func (s *FederationStore) writeTx(ctx context.Context, fn func(ctx context.Conte
 	})
 }
 
-// ClaimInbound implements [pub.InboxStore].
+// ClaimInbound implements [pub.InboxStore]: in one transaction it reads the
+// oldest unleased pending activities in the order they were recorded (on
+// PostgreSQL with FOR UPDATE SKIP LOCKED) and leases them.
 func (s *FederationStore) ClaimInbound(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]pub.InboundActivity, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	var out []pub.InboundActivity
 	err := s.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		q := "SELECT id FROM pub_inbound WHERE processed_at IS NULL AND lease_until <= ? ORDER BY received_at, id LIMIT ?"
+		q := "SELECT id FROM pub_inbound WHERE processed_at IS NULL AND lease_until <= ? ORDER BY seq LIMIT ?"
 		if s.pg {
 			q += " FOR UPDATE SKIP LOCKED"
 		}
@@ -114,10 +125,12 @@ func (s *FederationStore) ClaimInbound(ctx context.Context, now time.Time, lease
 			return nil
 		}
 		var rows []inboundRow
-		if err := tx.NewRaw("UPDATE pub_inbound SET lease_until = ? WHERE id IN (?) RETURNING "+inboundColumns,
+		if err := tx.NewRaw("UPDATE pub_inbound SET lease_until = ? WHERE id IN (?) RETURNING seq, "+inboundColumns,
 			ms(now.Add(lease)), bun.In(ids)).Scan(ctx, &rows); err != nil {
 			return fmt.Errorf("leasing %d activities: %w", len(ids), err)
 		}
+		// RETURNING follows no particular order.
+		slices.SortFunc(rows, func(a, b inboundRow) int { return cmp.Compare(a.Seq, b.Seq) })
 		for _, r := range rows {
 			out = append(out, r.activity())
 		}

@@ -239,3 +239,27 @@ func TestFederationStoreFollowsAndItems(t *testing.T) {
 		}
 	})
 }
+
+// TestFederationStoreClaimOrder: activities recorded in the same
+// millisecond are claimed in the order they were recorded, not by id.
+func TestFederationStoreClaimOrder(t *testing.T) {
+	bunstoretest.ForEach(t, func(t *testing.T, d bunstoretest.Database) {
+		ctx := context.Background()
+		s := bunstore.NewFederationStore(d.Open(t))
+		ids := []string{"https://r.example/z", "https://r.example/m", "https://r.example/a"}
+		for _, id := range ids {
+			if _, err := s.RecordInbound(ctx, pub.InboundActivity{ID: id, Actor: "u", KeyID: "k", ReceivedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.ClaimInbound(ctx, t0, time.Minute, 10)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("claim: %v %v", got, err)
+		}
+		for i, a := range got {
+			if a.ID != ids[i] {
+				t.Errorf("claim %d = %s, want %s", i, a.ID, ids[i])
+			}
+		}
+	})
+}
