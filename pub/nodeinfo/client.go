@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/commonroom/commonroom/pub/transport"
@@ -81,7 +82,7 @@ func (c *Client) pick(disco *webfinger.JRD, hosts ...string) (string, string, er
 			return "", "", fmt.Errorf("%w: %s link %q is not a fetchable URL", ErrNoSchema, v, l.Href)
 		}
 		h, err := webfinger.NormalizeHost(u.Host)
-		if err != nil || !contains(hosts, withoutDefaultPort(h, u.Scheme)) {
+		if err != nil || !slices.Contains(hosts, withoutDefaultPort(h, u.Scheme)) {
 			return "", "", fmt.Errorf("%w: %s link %q points at another host", ErrNoSchema, v, l.Href)
 		}
 		return l.Href, v, nil
@@ -99,15 +100,6 @@ func withoutDefaultPort(host, scheme string) string {
 		return strings.TrimSuffix(host, ":80")
 	}
 	return host
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // getJSON fetches rawURL and decodes its JSON body into v. It returns the
