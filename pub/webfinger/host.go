@@ -182,9 +182,11 @@ func invalidf(format string, args ...any) error {
 // scheme's default (443 for https, 80 for http), so that hosts compare as the
 // origins of DESIGN.md do: https://a.example:443 is https://a.example.
 func dropDefaultPort(hostport, scheme string) string {
-	def := map[string]string{"https": ":443", "http": ":80"}[scheme]
-	if def != "" && strings.HasSuffix(hostport, def) {
-		return strings.TrimSuffix(hostport, def)
+	switch scheme {
+	case "https":
+		return strings.TrimSuffix(hostport, ":443")
+	case "http":
+		return strings.TrimSuffix(hostport, ":80")
 	}
 	return hostport
 }
