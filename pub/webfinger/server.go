@@ -108,7 +108,9 @@ type Handler struct {
 	resolver  Resolver
 	subscribe string
 	instance  *Account
-	log       *slog.Logger
+	// instanceURL is sameURL(instance.ActorIRI), computed once.
+	instanceURL string
+	log         *slog.Logger
 }
 
 // NewHandler checks cfg and returns a Handler for it.
@@ -151,7 +153,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 		h.local[n] = true
 	}
 	if a := cfg.InstanceActor; a != nil {
-		if a.Username == "" || sameURL(a.ActorIRI) == "" {
+		h.instanceURL = sameURL(a.ActorIRI)
+		if a.Username == "" || h.instanceURL == "" {
 			return nil, errors.New("webfinger: InstanceActor needs a Username and an http(s) ActorIRI")
 		}
 		inst := *a
@@ -254,7 +257,7 @@ func (h *Handler) lookupURL(ctx context.Context, resource string) (*Account, err
 		return nil, fmt.Errorf("%w: %s is not a local host", ErrNotFound, host)
 	}
 	want := sameURL(resource)
-	if h.instance != nil && want == sameURL(h.instance.ActorIRI) {
+	if h.instance != nil && want == h.instanceURL {
 		return h.instance, nil
 	}
 	name, ok := nameFromPath(u.EscapedPath())
@@ -299,14 +302,14 @@ func sameURL(s string) string {
 	if err != nil || u.Host == "" {
 		return ""
 	}
-	if scheme := strings.ToLower(u.Scheme); scheme != "http" && scheme != "https" {
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
 		return ""
 	}
 	host, err := NormalizeHost(u.Host)
 	if err != nil {
 		return ""
 	}
-	scheme := strings.ToLower(u.Scheme)
 	return scheme + "://" + dropDefaultPort(host, scheme) + u.EscapedPath()
 }
 
