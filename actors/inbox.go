@@ -26,9 +26,16 @@ type Incoming struct {
 	Undone *streams.Object
 }
 
-// survivesSuspension lists what a suspended or blocked actor may still
-// send (SECURITY.md rule 32): ways to take things back.
-var survivesSuspension = map[string]bool{"Delete": true, "Undo": true, "Update": true, "Reject": true}
+// survivesSuspension reports whether a suspended or blocked actor may
+// still send an activity of type typ (SECURITY.md rule 32): the ways to
+// take things back.
+func survivesSuspension(typ string) bool {
+	switch typ {
+	case "Delete", "Undo", "Update", "Reject":
+		return true
+	}
+	return false
+}
 
 // Receive applies an inbound activity to the social graph and to what
 // people receive: Follow, Accept, Reject, Undo (of Follow, Block, Like
@@ -68,7 +75,7 @@ func (s *Service) Receive(ctx context.Context, in Incoming) error {
 	if err != nil {
 		return fmt.Errorf("actors: receive %s: actor: %w", act.ID(), err)
 	}
-	if actor.Suspended() && !survivesSuspension[typ] {
+	if actor.Suspended() && !survivesSuspension(typ) {
 		return nil
 	}
 	switch typ {

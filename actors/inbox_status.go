@@ -12,16 +12,9 @@ import (
 	"github.com/commonroom/commonroom/streams"
 )
 
-// noteTypes are the object types stored as statuses.
-var noteTypes = []string{"Note", "Article", "Page", "Question"}
-
+// isNote reports whether o is of a type stored as a status.
 func isNote(o *streams.Object) bool {
-	for _, t := range noteTypes {
-		if o.Is(t) {
-			return true
-		}
-	}
-	return false
+	return o.Is("Note") || o.Is("Article") || o.Is("Page") || o.Is("Question")
 }
 
 // trustedObject returns the object of an inbound activity in a form that
