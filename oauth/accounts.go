@@ -54,10 +54,9 @@ type Accounts interface {
 // internal/users, with their standing (pending approval, suspended) kept in
 // the oauth_account_standing table of this package's migrations.
 type LocalAccounts struct {
-	db   bun.IDB
-	opts users.Options
-	svc  *users.Service
-	now  func() time.Time
+	db  bun.IDB
+	svc *users.Service
+	now func() time.Time
 }
 
 var _ Accounts = (*LocalAccounts)(nil)
@@ -74,7 +73,7 @@ func NewLocalAccounts(d bun.IDB, opts users.Options) (*LocalAccounts, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &LocalAccounts{db: d, opts: opts, svc: svc, now: now}, nil
+	return &LocalAccounts{db: d, svc: svc, now: now}, nil
 }
 
 type standingRow struct {
@@ -140,11 +139,7 @@ func (l *LocalAccounts) Create(ctx context.Context, na NewAccount) (*Account, er
 	}
 	var out *Account
 	err := l.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		svc, err := users.NewService(tx, l.opts)
-		if err != nil {
-			return err
-		}
-		u, err := svc.Create(ctx, nu)
+		u, err := l.svc.WithDB(tx).Create(ctx, nu)
 		if err != nil {
 			return err
 		}

@@ -111,6 +111,16 @@ func NewService(d bun.IDB, opts Options) (*Service, error) {
 	return s, nil
 }
 
+// WithDB returns a Service that runs its queries on d, typically a
+// transaction on s's database, and shares everything else with s: id
+// generator, clock, hash parameters and the prepared dummy hash, so that it
+// costs no argon2id hashing of its own.
+func (s *Service) WithDB(d bun.IDB) *Service {
+	c := *s
+	c.db = d
+	return &c
+}
+
 // Validate checks nu the way Create does, without touching the database.
 // The error has kind Invalid and a message that says what to fix.
 func (nu NewUser) Validate() error {
