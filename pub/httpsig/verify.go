@@ -320,7 +320,7 @@ func (v *Verifier) Verify(ctx context.Context, s *Signature, body []byte, resolv
 	if err := v.checkKey(pub); err != nil {
 		return nil, err
 	}
-	alg, err := s.verifyKey(pub)
+	alg, err := s.VerifyKey(pub)
 	if err != nil {
 		return nil, err
 	}
@@ -471,10 +471,6 @@ func (v *Verifier) checkKey(pub crypto.PublicKey) error {
 // [Verifier.Verify] for requests from the network. It returns the algorithm
 // verified (RSAv15SHA256, RSAPSSSHA512 or Ed25519).
 func (s *Signature) VerifyKey(pub crypto.PublicKey) (string, error) {
-	return s.verifyKey(pub)
-}
-
-func (s *Signature) verifyKey(pub crypto.PublicKey) (string, error) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		var algs []string
