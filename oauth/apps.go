@@ -289,9 +289,10 @@ func (s *Service) AuthenticateToken(ctx context.Context, token string) (*Auth, e
 // not an error; a token of another app is Forbidden.
 func (s *Service) RevokeToken(ctx context.Context, clientID, token string) error {
 	var row tokenRow
+	hash := hashSecret(token)
 	err := s.db.NewSelect().Model(&row).ColumnExpr("t.*").ColumnExpr("a.client_id").
 		Join("JOIN oauth_apps AS a ON a.id = t.app_id").
-		Where("t.access_hash = ? OR t.refresh_hash = ?", hashSecret(token), hashSecret(token)).
+		Where("t.access_hash = ? OR t.refresh_hash = ?", hash, hash).
 		Limit(1).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil

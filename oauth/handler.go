@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -234,7 +235,7 @@ func readParams(w http.ResponseWriter, r *http.Request, limit int64) (url.Values
 }
 
 func jsonParams(body []byte) (url.Values, error) {
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return url.Values{}, nil
 	}
 	var obj map[string]json.RawMessage
