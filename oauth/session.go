@@ -114,14 +114,13 @@ func (s *Service) endSession(ctx context.Context, w http.ResponseWriter, sess *s
 
 // formToken returns the CSRF token to put in a form: derived from the
 // session id when signed in, otherwise from the CSRF cookie (set here if
-// the browser has none). The derivation is a hash under a fixed label, so
-// the token reveals nothing of the cookie.
+// the browser has none).
 func (s *Service) formToken(w http.ResponseWriter, r *http.Request, sess *session) (string, error) {
 	if sess != nil {
-		return hashSecret("commonroom form token\x00" + sess.raw), nil
+		return deriveFormToken(sess.raw), nil
 	}
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 100 {
-		return hashSecret("commonroom form token\x00" + c.Value), nil
+	if v, ok := csrfCookieValue(r); ok {
+		return deriveFormToken(v), nil
 	}
 	v, err := s.newSecret()
 	if err != nil {
@@ -130,7 +129,7 @@ func (s *Service) formToken(w http.ResponseWriter, r *http.Request, sess *sessio
 	http.SetCookie(w, s.cookie(csrfCookie, v, 0))
 	// Later code in this request (re-rendering a form) sees the new value.
 	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
-	return hashSecret("commonroom form token\x00" + v), nil
+	return deriveFormToken(v), nil
 }
 
 // checkFormToken reports whether the posted form token matches the
@@ -143,11 +142,26 @@ func (s *Service) checkFormToken(r *http.Request, sess *session) bool {
 	var base string
 	if sess != nil {
 		base = sess.raw
-	} else if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 100 {
-		base = c.Value
+	} else if v, ok := csrfCookieValue(r); ok {
+		base = v
 	} else {
 		return false
 	}
-	want := hashSecret("commonroom form token\x00" + base)
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	return subtle.ConstantTimeCompare([]byte(got), []byte(deriveFormToken(base))) == 1
+}
+
+// csrfCookieValue returns the browser's CSRF cookie when it has a plausible
+// length.
+func csrfCookieValue(r *http.Request) (string, bool) {
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || len(c.Value) < 32 || len(c.Value) > 100 {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// deriveFormToken is the form token of a session id or CSRF cookie value: a
+// hash under a fixed label, so the token reveals nothing of the cookie.
+func deriveFormToken(base string) string {
+	return hashSecret("commonroom form token\x00" + base)
 }
