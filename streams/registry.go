@@ -38,12 +38,14 @@ func NewRegistry() *Registry {
 // terms peers use, Lemmy / FEP-1b12 group terms, Pleroma/LitePub terms,
 // Misskey and GoToSocial terms, and the education vocabulary.
 func NewStandardRegistry() *Registry {
-	r := NewRegistry()
-	for _, v := range StandardVocabularies()[1:] {
-		if err := r.Register(v); err != nil {
-			panic("streams: built-in vocabulary " + v.Name + " is invalid: " + err.Error())
-		}
+	// One snapshot with every vocabulary: registering them one by one
+	// would rebuild every earlier vocabulary's terms and context each time.
+	st, err := newState(nil, DefaultLimits(), StandardVocabularies()...)
+	if err != nil {
+		panic("streams: built-in vocabularies are invalid: " + err.Error())
 	}
+	r := &Registry{}
+	r.st.Store(st)
 	return r
 }
 
