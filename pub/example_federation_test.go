@@ -81,14 +81,15 @@ func ExampleFederation() {
 		log.Fatal(err)
 	}
 
-	// bob follows ada; the school accepts at once.
+	// bob follows ada; the school accepts at once, and the library records
+	// the Accept.
 	follow := streams.NewObject("Follow")
 	_ = follow.Set("object", streams.IRI(ada.ID))
 	if _, err := library.Publish(ctx, bob.ID, follow); err != nil {
 		log.Fatal(err)
 	}
 	for {
-		f, err := school.Store().GetFollow(ctx, bob.ID, ada.ID)
+		f, err := library.Store().GetFollow(ctx, bob.ID, ada.ID)
 		if err == nil && f.State == pub.FollowAccepted {
 			break
 		}
