@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 )
@@ -369,7 +368,7 @@ func (c *Client) checkURL(u *url.URL) (*url.URL, error) {
 	}
 	out := *u
 	out.Scheme = origin.Scheme
-	out.Host = strings.TrimPrefix(origin.String(), origin.Scheme+"://")
+	out.Host = origin.hostPort()
 	out.Fragment, out.RawFragment = "", ""
 	return &out, nil
 }

@@ -35,14 +35,20 @@ func (o Origin) String() string {
 	if o.Scheme == "" {
 		return ""
 	}
+	return o.Scheme + "://" + o.hostPort()
+}
+
+// hostPort is the origin's authority as a URL carries it: the host, in
+// brackets when it is an IPv6 address, and ":port" when there is a port.
+func (o Origin) hostPort() string {
 	host := o.Host
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
 	if o.Port == "" {
-		return o.Scheme + "://" + host
+		return host
 	}
-	return o.Scheme + "://" + host + ":" + o.Port
+	return host + ":" + o.Port
 }
 
 // ParseOrigin parses rawURL and returns its normalized [Origin]. It fails with
