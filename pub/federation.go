@@ -45,6 +45,14 @@ type FederationConfig struct {
 	// PollInterval is how often Run looks for inbound work recorded by
 	// other processes; default 1 s (this process's inboxes wake it at once).
 	PollInterval time.Duration
+	// AcceptForwarded makes the inboxes take activities forwarded by a
+	// third server (signed by someone other than their actor, ActivityPub
+	// 7.1.2): they are answered 202 and recorded as forwarded, never
+	// trusted as sent, and processed only after the activity is fetched
+	// from its own origin under its id with the same actor; otherwise they
+	// are forgotten. Off by default: such requests are then refused with
+	// 401 as SECURITY rule 6 says.
+	AcceptForwarded bool
 	// PageSize is the number of items of a collection page; default 20.
 	PageSize int
 	// IDs mints the ids of published activities and objects; default
@@ -239,10 +247,13 @@ func (f *Federation) Routes(mux *http.ServeMux) {
 	}
 }
 
-// SharedInbox returns the shared inbox handler (/inbox): Authenticator.Inbox
-// in front of the recording step.
+// SharedInbox returns the shared inbox handler (/inbox): the checks of
+// Authenticator.Inbox in front of the recording step. With
+// AcceptForwarded, an activity whose valid signature is not its actor's
+// (forwarded by a third server) is recorded as forwarded and fetched from
+// its origin before processing.
 func (f *Federation) SharedInbox() http.Handler {
-	return f.e.auth.Inbox(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return f.inbox(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.accept(w, r, "")
 	}))
 }
@@ -250,7 +261,7 @@ func (f *Federation) SharedInbox() http.Handler {
 // PersonalInbox returns the handler of local actors' inboxes; the actor is
 // the request path without its "/inbox" suffix. An unknown actor is 404.
 func (f *Federation) PersonalInbox() http.Handler {
-	return f.e.auth.Inbox(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return f.inbox(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := f.base + strings.TrimSuffix(r.URL.Path, "/inbox")
 		if _, err := f.actors.LocalActor(r.Context(), id); err != nil {
 			status := StatusFor(err)
@@ -453,7 +464,12 @@ func (f *Federation) ProcessPending(ctx context.Context) (int, error) {
 func (f *Federation) processOne(ctx context.Context, a InboundActivity) {
 	ctx = transport.WithBudget(ctx, f.e.cfg.FetchBudget)
 	result := "ok"
-	if err := f.process(ctx, a); err != nil {
+	err := f.process(ctx, a)
+	if errors.Is(err, errForgotten) {
+		f.log.InfoContext(ctx, "pub: inbox: forwarded activity dropped", slog.String("id", a.ID), slog.Any("error", err))
+		return
+	}
+	if err != nil {
 		result = err.Error()
 		level := slog.LevelInfo
 		if StatusFor(err) >= 500 && !errors.Is(err, ErrRejected) {

@@ -73,11 +73,18 @@ func sameOrigin(a, b string) bool {
 // process applies one recorded inbound activity: the engine's side effects,
 // then the host's hook, then inbox forwarding.
 func (f *Federation) process(ctx context.Context, a InboundActivity) error {
-	act, err := f.e.cfg.Registry.ParseLimits(a.Body, f.e.cfg.Limits)
-	if err != nil {
+	var act *streams.Object
+	var err error
+	signer := VerifiedSigner{KeyID: a.KeyID, Owner: a.Actor}
+	if a.ForwardedBy != "" {
+		if act, a.Body, err = f.confirmForwarded(ctx, a); err != nil {
+			return err
+		}
+		// The origin vouched for it: the actor speaks for itself.
+		signer.KeyID = a.Actor
+	} else if act, err = f.e.cfg.Registry.ParseLimits(a.Body, f.e.cfg.Limits); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidActivity, err)
 	}
-	signer := VerifiedSigner{KeyID: a.KeyID, Owner: a.Actor}
 	check, err := CheckActivity(signer, act)
 	if err != nil {
 		return err
@@ -88,6 +95,10 @@ func (f *Federation) process(ctx context.Context, a InboundActivity) error {
 		return err
 	}
 	typ := act.Type()
+	if a.ForwardedBy != "" && (typ == "Update" || typ == "Delete") && act.IRI("object") == a.Actor {
+		// Key rotation and account deletion need the actor's own signature.
+		return fmt.Errorf("%w: forwarded %s of actor %s", ErrRejected, typ, a.Actor)
+	}
 	switch typ {
 	case "Follow":
 		err = f.onFollow(ctx, in)

@@ -25,6 +25,11 @@ type InboundActivity struct {
 	Actor string
 	// KeyID is the key the request was signed with.
 	KeyID string
+	// ForwardedBy is, for an activity forwarded by a third server (signed
+	// by someone other than its actor), the key id it was signed with; the
+	// activity is then fetched from its origin before it is processed.
+	// "" when the actor signed it.
+	ForwardedBy string
 	// Recipient is the local actor whose personal inbox received the
 	// activity; "" for the shared inbox.
 	Recipient string
@@ -44,8 +49,13 @@ type InboundActivity struct {
 // deduplication must rest on a unique key, not on process memory.
 type InboxStore interface {
 	// RecordInbound stores a unless an activity with its id is already
-	// recorded; it reports whether a was stored.
+	// recorded; it reports whether a was stored. A copy signed by its actor
+	// (ForwardedBy "") replaces a forwarded copy not yet processed.
 	RecordInbound(ctx context.Context, a InboundActivity) (bool, error)
+	// ForgetInbound removes a forwarded activity that its origin did not
+	// confirm, so that a copy signed by its actor can be recorded later.
+	// Activities signed by their actor are never removed.
+	ForgetInbound(ctx context.Context, id string) error
 	// ClaimInbound leases up to limit unprocessed activities whose lease
 	// lapsed (or never existed), oldest first, until now+lease, so that
 	// one worker processes each; an activity whose worker died is claimed
@@ -255,12 +265,26 @@ func (m *MemoryStore) RecordInbound(_ context.Context, a InboundActivity) (bool,
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.inbound[a.ID]; ok {
-		return false, nil
-	}
 	a.Body = append([]byte(nil), a.Body...)
+	if old, ok := m.inbound[a.ID]; ok {
+		if old.a.ForwardedBy == "" || a.ForwardedBy != "" || !old.a.ProcessedAt.IsZero() {
+			return false, nil
+		}
+		old.a = a // the actor's own copy replaces a forwarded one
+		return true, nil
+	}
 	m.inbound[a.ID] = &memInbound{a: a, seq: m.next()}
 	return true, nil
+}
+
+// ForgetInbound implements InboxStore.
+func (m *MemoryStore) ForgetInbound(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.inbound[id]; ok && r.a.ForwardedBy != "" {
+		delete(m.inbound, id)
+	}
+	return nil
 }
 
 // ClaimInbound implements InboxStore.

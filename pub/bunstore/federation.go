@@ -42,6 +42,7 @@ type inboundRow struct {
 	Type        string `bun:"type"`
 	Actor       string `bun:"actor"`
 	KeyID       string `bun:"key_id"`
+	ForwardedBy string `bun:"forwarded_by"`
 	Recipient   string `bun:"recipient"`
 	Body        []byte `bun:"body"`
 	ReceivedAt  int64  `bun:"received_at"`
@@ -49,11 +50,11 @@ type inboundRow struct {
 	Result      string `bun:"result"`
 }
 
-const inboundColumns = "id, type, actor, key_id, recipient, body, received_at, processed_at, result"
+const inboundColumns = "id, type, actor, key_id, forwarded_by, recipient, body, received_at, processed_at, result"
 
 func (r inboundRow) activity() pub.InboundActivity {
 	a := pub.InboundActivity{
-		ID: r.ID, Type: r.Type, Actor: r.Actor, KeyID: r.KeyID, Recipient: r.Recipient,
+		ID: r.ID, Type: r.Type, Actor: r.Actor, KeyID: r.KeyID, ForwardedBy: r.ForwardedBy, Recipient: r.Recipient,
 		Body: r.Body, ReceivedAt: time.UnixMilli(r.ReceivedAt), Result: r.Result,
 	}
 	if r.ProcessedAt != nil {
@@ -62,8 +63,8 @@ func (r inboundRow) activity() pub.InboundActivity {
 	return a
 }
 
-// RecordInbound implements [pub.InboxStore] with INSERT ... ON CONFLICT DO
-// NOTHING on the id's primary key.
+// RecordInbound implements [pub.InboxStore] with one INSERT ... ON
+// CONFLICT on the id's primary key.
 func (s *FederationStore) RecordInbound(ctx context.Context, a pub.InboundActivity) (bool, error) {
 	if a.ID == "" {
 		return false, fmt.Errorf("bunstore: record inbound: %w: no id", pub.ErrInvalidActivity)
@@ -72,15 +73,20 @@ func (s *FederationStore) RecordInbound(ctx context.Context, a pub.InboundActivi
 	if body == nil {
 		body = []byte{}
 	}
-	q := `INSERT INTO pub_inbound (id, type, actor, key_id, recipient, body, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+	// A copy signed by its actor replaces a forwarded copy not yet
+	// processed; anything else with a known id is a duplicate.
+	const upgrade = ` ON CONFLICT (id) DO UPDATE SET type = excluded.type, actor = excluded.actor,
+key_id = excluded.key_id, forwarded_by = excluded.forwarded_by, recipient = excluded.recipient, body = excluded.body
+WHERE pub_inbound.forwarded_by <> '' AND excluded.forwarded_by = '' AND pub_inbound.processed_at IS NULL`
+	q := `INSERT INTO pub_inbound (id, type, actor, key_id, forwarded_by, recipient, body, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)` + upgrade
 	if !s.pg {
 		// PostgreSQL numbers rows from a sequence; SQLite, with its
 		// single writer, from the largest number so far.
-		q = `INSERT INTO pub_inbound (id, type, actor, key_id, recipient, body, received_at, seq)
-VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM pub_inbound)) ON CONFLICT (id) DO NOTHING`
+		q = `INSERT INTO pub_inbound (id, type, actor, key_id, forwarded_by, recipient, body, received_at, seq)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM pub_inbound))` + upgrade
 	}
-	res, err := s.db.NewRaw(q, a.ID, a.Type, a.Actor, a.KeyID, a.Recipient, body, ms(a.ReceivedAt)).Exec(ctx)
+	res, err := s.db.NewRaw(q, a.ID, a.Type, a.Actor, a.KeyID, a.ForwardedBy, a.Recipient, body, ms(a.ReceivedAt)).Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("bunstore: record inbound %s: %w", a.ID, err)
 	}
@@ -140,6 +146,14 @@ func (s *FederationStore) ClaimInbound(ctx context.Context, now time.Time, lease
 		return nil, fmt.Errorf("bunstore: claim inbound: %w", err)
 	}
 	return out, nil
+}
+
+// ForgetInbound implements [pub.InboxStore].
+func (s *FederationStore) ForgetInbound(ctx context.Context, id string) error {
+	if _, err := s.db.NewRaw("DELETE FROM pub_inbound WHERE id = ? AND forwarded_by <> ''", id).Exec(ctx); err != nil {
+		return fmt.Errorf("bunstore: forget inbound %s: %w", id, err)
+	}
+	return nil
 }
 
 // FinishInbound implements [pub.InboxStore].

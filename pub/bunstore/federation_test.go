@@ -263,3 +263,48 @@ func TestFederationStoreClaimOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestFederationStoreForwarded: a copy signed by its actor replaces a
+// pending forwarded copy, never the reverse, and only forwarded copies can
+// be forgotten.
+func TestFederationStoreForwarded(t *testing.T) {
+	bunstoretest.ForEach(t, func(t *testing.T, d bunstoretest.Database) {
+		ctx := context.Background()
+		s := bunstore.NewFederationStore(d.Open(t))
+		fwd := pub.InboundActivity{ID: "https://r.example/a/1", Actor: "https://r.example/u", ForwardedBy: "https://f.example/u#k", Body: []byte(`{"v":"forwarded"}`), ReceivedAt: t0}
+		own := pub.InboundActivity{ID: fwd.ID, Actor: fwd.Actor, KeyID: "https://r.example/u#k", Body: []byte(`{"v":"own"}`), ReceivedAt: t0}
+		if ok, err := s.RecordInbound(ctx, fwd); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		if ok, _ := s.RecordInbound(ctx, fwd); ok {
+			t.Error("a second forwarded copy was stored")
+		}
+		if ok, err := s.RecordInbound(ctx, own); !ok || err != nil {
+			t.Fatalf("the actor's copy did not replace the forwarded one: %v %v", ok, err)
+		}
+		if ok, _ := s.RecordInbound(ctx, fwd); ok {
+			t.Error("a forwarded copy replaced the actor's")
+		}
+		got, _ := s.Inbound(ctx, fwd.ID)
+		if got.ForwardedBy != "" || string(got.Body) != `{"v":"own"}` || got.KeyID != own.KeyID {
+			t.Errorf("record: %+v", got)
+		}
+		if err := s.ForgetInbound(ctx, fwd.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Inbound(ctx, fwd.ID); err != nil {
+			t.Error("the actor's own copy was forgotten")
+		}
+		fwd.ID = "https://r.example/a/2"
+		_, _ = s.RecordInbound(ctx, fwd)
+		if err := s.ForgetInbound(ctx, fwd.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Inbound(ctx, fwd.ID); !errors.Is(err, pub.ErrNotFound) {
+			t.Errorf("forgotten forwarded copy: %v", err)
+		}
+		if ok, _ := s.RecordInbound(ctx, fwd); !ok {
+			t.Error("a forgotten id could not be recorded again")
+		}
+	})
+}
