@@ -76,6 +76,30 @@ func TestMemoryStore(t *testing.T) {
 			t.Errorf("finish unknown: %v", err)
 		}
 	})
+	t.Run("forwarded copies", func(t *testing.T) {
+		s := pub.NewMemoryStore()
+		fwd := pub.InboundActivity{ID: "https://r.example/a/1", Actor: "u", ForwardedBy: "f#k", Body: []byte("fwd")}
+		own := pub.InboundActivity{ID: fwd.ID, Actor: "u", KeyID: "u#k", Body: []byte("own")}
+		if ok, _ := s.RecordInbound(ctx, fwd); !ok {
+			t.Fatal("not stored")
+		}
+		if ok, _ := s.RecordInbound(ctx, own); !ok {
+			t.Error("the actor's copy did not replace the forwarded one")
+		}
+		if ok, _ := s.RecordInbound(ctx, fwd); ok {
+			t.Error("a forwarded copy replaced the actor's")
+		}
+		_ = s.ForgetInbound(ctx, fwd.ID)
+		if got, err := s.Inbound(ctx, fwd.ID); err != nil || string(got.Body) != "own" {
+			t.Errorf("after forget: %+v %v", got, err)
+		}
+		fwd.ID = "https://r.example/a/2"
+		_, _ = s.RecordInbound(ctx, fwd)
+		_ = s.ForgetInbound(ctx, fwd.ID)
+		if _, err := s.Inbound(ctx, fwd.ID); !errors.Is(err, pub.ErrNotFound) {
+			t.Errorf("forgotten: %v", err)
+		}
+	})
 	t.Run("objects and tombstones", func(t *testing.T) {
 		s := pub.NewMemoryStore()
 		o := pub.StoredObject{ID: "https://r.example/n/1", AttributedTo: "u", Body: []byte("{}")}
