@@ -84,7 +84,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)` + upgrade
 		// PostgreSQL numbers rows from a sequence; SQLite, with its
 		// single writer, from the largest number so far.
 		q = `INSERT INTO pub_inbound (id, type, actor, key_id, forwarded_by, recipient, body, received_at, seq)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM pub_inbound))` + upgrade
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT MAX(seq) FROM pub_inbound), 0) + 1)` + upgrade
 	}
 	res, err := s.db.NewRaw(q, a.ID, a.Type, a.Actor, a.KeyID, a.ForwardedBy, a.Recipient, body, ms(a.ReceivedAt)).Exec(ctx)
 	if err != nil {
