@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -34,6 +36,27 @@ var _ pub.Store = (*FederationStore)(nil)
 // have been migrated.
 func NewFederationStore(db *bun.DB) *FederationStore {
 	return &FederationStore{db: db, pg: db.Dialect().Name() == dialect.PG}
+}
+
+// exec runs a statement with bound parameters (? placeholders, rewritten
+// to $n on PostgreSQL). Unlike bun's NewRaw, which formats the arguments
+// into the SQL text, the statement text stays small and constant, so the
+// database does not parse a kilobyte-long literal body on every insert.
+func (s *FederationStore) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s.pg {
+		var b strings.Builder
+		n := 0
+		for _, r := range query {
+			if r == '?' {
+				n++
+				b.WriteString("$" + strconv.Itoa(n))
+				continue
+			}
+			b.WriteRune(r)
+		}
+		query = b.String()
+	}
+	return s.db.DB.ExecContext(ctx, query, args...)
 }
 
 type inboundRow struct {
@@ -86,7 +109,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)` + upgrade
 		q = `INSERT INTO pub_inbound (id, type, actor, key_id, forwarded_by, recipient, body, received_at, seq)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT MAX(seq) FROM pub_inbound), 0) + 1)` + upgrade
 	}
-	res, err := s.db.NewRaw(q, a.ID, a.Type, a.Actor, a.KeyID, a.ForwardedBy, a.Recipient, body, ms(a.ReceivedAt)).Exec(ctx)
+	res, err := s.exec(ctx, q, a.ID, a.Type, a.Actor, a.KeyID, a.ForwardedBy, a.Recipient, body, ms(a.ReceivedAt))
 	if err != nil {
 		return false, fmt.Errorf("bunstore: record inbound %s: %w", a.ID, err)
 	}
@@ -158,7 +181,7 @@ func (s *FederationStore) ForgetInbound(ctx context.Context, id string) error {
 
 // FinishInbound implements [pub.InboxStore].
 func (s *FederationStore) FinishInbound(ctx context.Context, id string, at time.Time, result string) error {
-	res, err := s.db.NewRaw("UPDATE pub_inbound SET processed_at = ?, result = ? WHERE id = ?", ms(at), result, id).Exec(ctx)
+	res, err := s.exec(ctx, "UPDATE pub_inbound SET processed_at = ?, result = ? WHERE id = ?", ms(at), result, id)
 	if err != nil {
 		return fmt.Errorf("bunstore: finish inbound %s: %w", id, err)
 	}
@@ -252,13 +275,13 @@ func (s *FederationStore) PutObject(ctx context.Context, o pub.StoredObject) err
 	if body == nil {
 		body = []byte{}
 	}
-	res, err := s.db.NewRaw(`INSERT INTO pub_objects (id, type, attributed_to, published, audience, public, local, body, updated_at)
+	res, err := s.exec(ctx, `INSERT INTO pub_objects (id, type, attributed_to, published, audience, public, local, body, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET type = excluded.type, attributed_to = excluded.attributed_to,
 published = excluded.published, audience = excluded.audience, public = excluded.public,
 local = excluded.local, body = excluded.body, updated_at = excluded.updated_at
 WHERE pub_objects.deleted_at IS NULL`,
-		o.ID, o.Type, o.AttributedTo, optMS(o.Published), audienceJSON(o.Audience), o.Public, o.Local, body, ms(o.UpdatedAt)).Exec(ctx)
+		o.ID, o.Type, o.AttributedTo, optMS(o.Published), audienceJSON(o.Audience), o.Public, o.Local, body, ms(o.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("bunstore: put object %s: %w", o.ID, err)
 	}
