@@ -392,9 +392,11 @@ func (s *FederationStore) Follows(ctx context.Context, q pub.FollowQuery) ([]pub
 		where += " AND state = ?"
 		args = append(args, int(q.State))
 	}
-	var total int
-	if err := s.db.NewRaw("SELECT COUNT(*) FROM pub_follows WHERE "+where, args...).Scan(ctx, &total); err != nil {
-		return nil, 0, fmt.Errorf("bunstore: count follows: %w", err)
+	total := -1 // unpaged: the rows are the count
+	if q.Offset > 0 || q.Limit > 0 {
+		if err := s.db.NewRaw("SELECT COUNT(*) FROM pub_follows WHERE "+where, args...).Scan(ctx, &total); err != nil {
+			return nil, 0, fmt.Errorf("bunstore: count follows: %w", err)
+		}
 	}
 	query := "SELECT " + followColumns + " FROM pub_follows WHERE " + where + " ORDER BY seq DESC"
 	query, args = limitOffset(query, args, q.Offset, q.Limit)
@@ -405,6 +407,9 @@ func (s *FederationStore) Follows(ctx context.Context, q pub.FollowQuery) ([]pub
 	out := make([]pub.Follow, len(rows))
 	for i, r := range rows {
 		out[i] = r.follow()
+	}
+	if total < 0 {
+		total = len(out)
 	}
 	return out, total, nil
 }
