@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/commonroom/commonroom/actors"
 	"github.com/commonroom/commonroom/internal/config"
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/federation"
@@ -70,6 +71,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func Migrations() []db.MigrationSet {
 	return []db.MigrationSet{
 		users.Migrations(),
+		actors.Migrations(), // after users: actors.user_id references users.id
 		{Name: "pub/bunstore", FS: bunstore.Migrations},
 		federation.Migrations(),
 		oauth.Migrations(), // after users, as the oauth package asks
