@@ -16,7 +16,7 @@ type SendReporter interface {
 }
 
 // HTTPSigSigner is a [Signer] over a pub/httpsig key that signs with the
-// scheme Schemes prefers for the request's host (draft-cavage when Schemes
+// scheme Schemes prefers for the request's host (keyed by [HostOf]) (draft-cavage when Schemes
 // is nil or knows nothing of the host), and reports back to Schemes which
 // scheme the host accepted (a 2xx answer) or refused (a 401).
 //
@@ -48,17 +48,32 @@ func (s *HTTPSigSigner) SignRequest(req *http.Request, body []byte) error {
 	if s.signer == nil {
 		return errors.New("delivery: HTTPSigSigner without a key")
 	}
+	host := hostKey(req)
 	scheme := httpsig.Cavage
 	if s.schemes != nil {
-		scheme = s.schemes.Preferred(req.URL.Host)
+		scheme = s.schemes.Preferred(host)
 	}
 	if err := s.signer.Sign(req, body, scheme); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.host, s.scheme = req.URL.Host, scheme
+	s.host, s.scheme = host, scheme
 	s.mu.Unlock()
 	return nil
+}
+
+// hostKey is the key Schemes remembers req's host under: the host key of
+// [HostOf] (pub/transport's origin rule), so that every spelling of one
+// origin shares one memory. A URL HostOf refuses keeps its raw host; the
+// transport refuses to send it anyway.
+func hostKey(req *http.Request) string {
+	if req.URL == nil {
+		return req.Host
+	}
+	if h, err := HostOf(req.URL.String()); err == nil {
+		return h
+	}
+	return req.URL.Host
 }
 
 // ReportSend records the outcome of the last signed request in Schemes: a

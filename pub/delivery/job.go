@@ -3,10 +3,11 @@ package delivery
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/commonroom/commonroom/pub/transport"
 )
 
 // ErrInvalidJob: a job cannot be enqueued (inbox not an absolute http(s) URL,
@@ -66,39 +67,36 @@ func NewJob(inboxURL, keyID, activityID string, body []byte) (Job, error) {
 	return Job{InboxURL: inboxURL, Host: host, KeyID: keyID, ActivityID: activityID, Body: body}, nil
 }
 
-// HostOf returns the host key of an inbox URL or a bare host: the host name
-// lowercased without a trailing dot, followed by ":port" when the port is not
-// the scheme's default. Servers on one address with different ports are
-// different hosts, as they are different origins.
+// HostOf returns the host key of an inbox URL or a bare host[:port]: the
+// [transport.Origin.HostPort] of its origin (a bare host is taken as https),
+// so the host is in IDNA ASCII form, lowercased, without a trailing dot, IP
+// literals canonical ("127.1" is "127.0.0.1", IPv6 in brackets), followed by
+// ":port" when the port is not the scheme's default. Two inbox URLs with the
+// same scheme have the same host key exactly when they are same-origin, as
+// pub/transport decides it; servers on one address with different ports are
+// different hosts.
 //
-// IDNA names should arrive in their ASCII (punycode) form, as pub/transport
-// normalizes them; HostOf does not convert Unicode names.
+// It fails with [ErrInvalidJob] for anything else: other schemes, user
+// information, a bare host followed by a path, query or fragment
+// ("mastodon.so/cial" is not a host), or a host pub/transport refuses.
 func HostOf(rawURL string) (string, error) {
 	s := rawURL
 	if !strings.Contains(s, "://") {
+		if strings.ContainsAny(s, "/?#@\\") {
+			return "", fmt.Errorf("%w: %q is not a host", ErrInvalidJob, rawURL)
+		}
 		s = "https://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return "", fmt.Errorf("%w: %q: %w", ErrInvalidJob, rawURL, err)
 	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" || u.Host == "" || u.User != nil {
+	if u.Host == "" || u.User != nil {
 		return "", fmt.Errorf("%w: %q is not an absolute http(s) URL", ErrInvalidJob, rawURL)
 	}
-	name := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if name == "" {
-		return "", fmt.Errorf("%w: %q has no host", ErrInvalidJob, rawURL)
+	o, err := transport.OriginOf(u)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q: %w", ErrInvalidJob, rawURL, err)
 	}
-	port := u.Port()
-	if scheme == "https" && port == "443" || scheme == "http" && port == "80" {
-		port = ""
-	}
-	if port == "" {
-		if strings.Contains(name, ":") {
-			return "[" + name + "]", nil
-		}
-		return name, nil
-	}
-	return net.JoinHostPort(name, port), nil
+	return o.HostPort(), nil
 }

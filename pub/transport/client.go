@@ -368,7 +368,7 @@ func (c *Client) checkURL(u *url.URL) (*url.URL, error) {
 	}
 	out := *u
 	out.Scheme = origin.Scheme
-	out.Host = origin.hostPort()
+	out.Host = origin.HostPort()
 	out.Fragment, out.RawFragment = "", ""
 	return &out, nil
 }

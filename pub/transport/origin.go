@@ -35,12 +35,17 @@ func (o Origin) String() string {
 	if o.Scheme == "" {
 		return ""
 	}
-	return o.Scheme + "://" + o.hostPort()
+	return o.Scheme + "://" + o.HostPort()
 }
 
-// hostPort is the origin's authority as a URL carries it: the host, in
-// brackets when it is an IPv6 address, and ":port" when there is a port.
-func (o Origin) hostPort() string {
+// HostPort returns the origin's authority as a URL carries it: the host, in
+// brackets when it is an IPv6 address, and ":port" when the port is not the
+// scheme's default, for example "a.example", "127.0.0.1:8080" or "[::1]".
+// It is the one host key of the pub packages: two URLs with the same scheme
+// have equal HostPorts exactly when they are same-origin. pub/delivery keys
+// hosts by it, pub/webfinger and pub/nodeinfo compare hosts with it, and the
+// requests a [Client] sends carry it as their Host.
+func (o Origin) HostPort() string {
 	host := o.Host
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
