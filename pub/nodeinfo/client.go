@@ -48,12 +48,16 @@ func (c *Client) Fetch(ctx context.Context, host string) (*Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nodeinfo: host: %w", err)
 	}
+	key, err := hostKey(&url.URL{Scheme: c.scheme(), Host: host})
+	if err != nil {
+		return nil, fmt.Errorf("nodeinfo: host: %w", err)
+	}
 	var disco webfinger.JRD
 	finalHost, err := c.getJSON(ctx, c.scheme()+"://"+host+PathDiscovery, &disco)
 	if err != nil {
 		return nil, err
 	}
-	href, version, err := c.pick(&disco, host, finalHost)
+	href, version, err := c.pick(&disco, key, finalHost)
 	if err != nil {
 		return nil, fmt.Errorf("%w (host %s)", err, host)
 	}
@@ -81,8 +85,8 @@ func (c *Client) pick(disco *webfinger.JRD, hosts ...string) (string, string, er
 		if err != nil || u.User != nil || !(u.Scheme == "https" || u.Scheme == c.scheme()) {
 			return "", "", fmt.Errorf("%w: %s link %q is not a fetchable URL", ErrNoSchema, v, l.Href)
 		}
-		h, err := webfinger.NormalizeHost(u.Host)
-		if err != nil || !slices.Contains(hosts, withoutDefaultPort(h, u.Scheme)) {
+		h, err := hostKey(u)
+		if err != nil || !slices.Contains(hosts, h) {
 			return "", "", fmt.Errorf("%w: %s link %q points at another host", ErrNoSchema, v, l.Href)
 		}
 		return l.Href, v, nil
@@ -90,16 +94,16 @@ func (c *Client) pick(disco *webfinger.JRD, hosts ...string) (string, string, er
 	return "", "", ErrNoSchema
 }
 
-// withoutDefaultPort drops ":443" from an https host and ":80" from an http
-// one, so that hosts compare as origins do.
-func withoutDefaultPort(host, scheme string) string {
-	switch {
-	case scheme == "https" && strings.HasSuffix(host, ":443"):
-		return strings.TrimSuffix(host, ":443")
-	case scheme == "http" && strings.HasSuffix(host, ":80"):
-		return strings.TrimSuffix(host, ":80")
+// hostKey returns the host key of an absolute http(s) URL, as pub/transport
+// defines it ([transport.Origin.HostPort]): the canonical host, with the port
+// unless it is the default of the URL's scheme, so that hosts compare as
+// origins do everywhere in pub.
+func hostKey(u *url.URL) (string, error) {
+	o, err := transport.OriginOf(u)
+	if err != nil {
+		return "", err
 	}
-	return host
+	return o.HostPort(), nil
 }
 
 // getJSON fetches rawURL and decodes its JSON body into v. It returns the
@@ -164,11 +168,11 @@ func (c *Client) getJSON(ctx context.Context, rawURL string, v any) (string, err
 	if err != nil {
 		return "", fmt.Errorf("nodeinfo: GET %s: final URL: %w", rawURL, err)
 	}
-	host, err := webfinger.NormalizeHost(final.Host)
+	host, err := hostKey(final)
 	if err != nil {
 		return "", fmt.Errorf("nodeinfo: GET %s: final host: %w", rawURL, err)
 	}
-	return withoutDefaultPort(host, final.Scheme), nil
+	return host, nil
 }
 
 func (c *Client) scheme() string {

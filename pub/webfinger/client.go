@@ -149,7 +149,7 @@ func (c *Client) Resolve(ctx context.Context, handle string) (*Resolution, error
 	if err != nil {
 		return nil, fmt.Errorf("webfinger: %s: actor %q: %w", subject, actor, ErrNoActor)
 	}
-	if actorHost != dropDefaultPort(authority, c.scheme()) {
+	if actorHost != authorityKey(authority, c.scheme()) {
 		if err := c.confirmActor(ctx, subject, actorHost, actor); err != nil {
 			return nil, err
 		}
@@ -222,18 +222,13 @@ func (c *Client) actorLink(j *JRD) (string, error) {
 	return l.Href, nil
 }
 
-// hostOf returns the normalized host[:port] of an absolute URL, without the
-// port when it is the default of the URL's scheme.
+// hostOf returns the host key of an absolute URL (see originHost).
 func hostOf(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalidResource, err)
 	}
-	h, err := NormalizeHost(u.Host)
-	if err != nil {
-		return "", err
-	}
-	return dropDefaultPort(h, strings.ToLower(u.Scheme)), nil
+	return originHost(u)
 }
 
 // Lookup fetches the JRD that host's WebFinger endpoint serves for resource

@@ -12,7 +12,10 @@
 // that the hosts involved vouch for each other, so that a server can name
 // only its own accounts, or accounts of a domain that delegates to it.
 //
-// ParseHandle and NormalizeHost are the strict parsers both sides share:
-// hosts are compared in their IDNA ASCII form, lowercased, without a trailing
-// dot, with their port (a URL's default port aside, as for origins).
+// ParseHandle and NormalizeHost are the strict parsers both sides share.
+// They accept less than pub/transport (no "127.1"), but the canonical host
+// they return is pub/transport's: IDNA ASCII form, lowercased, without a
+// trailing dot. A handle's host keeps its port; hosts in URLs compare by
+// pub/transport's origin rule (transport.Origin.HostPort), the default port
+// dropped.
 package webfinger

@@ -3,11 +3,14 @@ package webfinger
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/commonroom/commonroom/pub/transport"
 )
 
 // maxHostLength is the longest host name DNS can carry (RFC 1035 §2.3.4,
@@ -15,15 +18,21 @@ import (
 const maxHostLength = 253
 
 // NormalizeHost returns the canonical form of a host with an optional port,
-// as DESIGN.md defines it for origins: the name mapped and converted to ASCII
-// with IDNA (UTS #46 lookup rules), lowercased, without a trailing dot; IPv4
-// literals in dotted-quad form; IPv6 literals in brackets, compressed and
-// lowercased; the port, if any, as a decimal number in 1..65535.
+// for handles and other host[:port] input without a scheme. The host is the
+// one pub/transport's [transport.NormalizeHost] returns, so that two hosts
+// WebFinger accepts compare as they do everywhere in pub: IDNA ASCII form
+// (UTS #46 lookup rules), lowercased, without a trailing dot; IPv4 literals
+// in dotted-quad form; IPv6 literals in brackets, compressed and lowercased.
+// The port, if any, is a decimal number in 1..65535; with no scheme there is
+// no default port to drop, so "a.example:443" stays as it is.
 //
-// It rejects empty input, user information, paths, queries, fragments,
-// whitespace and control characters, labels longer than 63 bytes, names longer
-// than 253 bytes, IPv6 zones, and names whose last label is numeric but which
-// are not IPv4 addresses (such as "127.1"). The error wraps ErrInvalidResource.
+// NormalizeHost accepts less than pub/transport, because it reads
+// user-supplied handles: it rejects empty input, user information, paths,
+// queries, fragments, whitespace and control characters, labels longer than
+// 63 bytes, names longer than 253 bytes, IPv6 zones, IPv6 literals without
+// brackets, and names whose last label is numeric but which are not
+// dotted-quad IPv4 addresses (such as "127.1" or "2130706433", which
+// pub/transport reads as 127.0.0.1). The error wraps ErrInvalidResource.
 //
 // NormalizeHost(NormalizeHost(h)) == NormalizeHost(h) for every accepted h.
 func NormalizeHost(hostport string) (string, error) {
@@ -97,57 +106,77 @@ func normalizePort(p string) (string, error) {
 	return strconv.Itoa(n), nil
 }
 
+// normalizeName checks host against WebFinger's input rules (strictName)
+// and returns pub/transport's canonical form of it, in brackets for IPv6.
 func normalizeName(host string) (string, error) {
+	if err := strictName(host); err != nil {
+		return "", err
+	}
+	canon, err := transport.NormalizeHost(host)
+	if err != nil {
+		return "", invalidf("host %q: %v", host, err)
+	}
+	if strings.Contains(canon, ":") {
+		return "[" + canon + "]", nil
+	}
+	return canon, nil
+}
+
+// strictName reports why WebFinger refuses host as input even where
+// pub/transport might accept it; it decides acceptance only, never the
+// canonical form.
+func strictName(host string) error {
 	if strings.HasPrefix(host, "[") {
 		inner := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 		addr, err := netip.ParseAddr(inner)
 		if err != nil || !addr.Is6() || addr.Zone() != "" {
-			return "", invalidf("invalid IPv6 literal %q", host)
+			return invalidf("invalid IPv6 literal %q", host)
 		}
-		return "[" + addr.String() + "]", nil
+		return nil
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if !addr.Is4() {
-			return "", invalidf("IPv6 literal %q needs brackets", host)
+			return invalidf("IPv6 literal %q needs brackets", host)
 		}
-		return addr.String(), nil
+		return nil
 	}
 	name := strings.TrimSuffix(host, ".")
 	if name == "" {
-		return "", invalidf("empty host name")
+		return invalidf("empty host name")
 	}
 	if !utf8.ValidString(name) {
-		return "", invalidf("host %q is not valid UTF-8", host)
+		return invalidf("host %q is not valid UTF-8", host)
 	}
 	ascii, err := idna.Lookup.ToASCII(name)
 	if err != nil {
-		return "", invalidf("host %q is not a valid domain name: %v", host, err)
+		return invalidf("host %q is not a valid domain name: %v", host, err)
 	}
 	ascii = strings.ToLower(ascii)
 	if again, err := idna.Lookup.ToASCII(ascii); err != nil || again != ascii {
 		// The canonical form must itself be accepted unchanged.
-		return "", invalidf("host %q has no stable ASCII form", host)
+		return invalidf("host %q has no stable ASCII form", host)
 	}
 	if len(ascii) > maxHostLength {
-		return "", invalidf("host %q is longer than %d bytes", host, maxHostLength)
+		return invalidf("host %q is longer than %d bytes", host, maxHostLength)
 	}
 	if addr, err := netip.ParseAddr(ascii); err == nil && addr.Is4() {
-		// A name that maps onto an IPv4 literal ("１２７.０.０.１") is that
-		// literal, as pub/transport also reads it.
-		return addr.String(), nil
+		// A name that maps onto a dotted-quad IPv4 literal ("１２７.０.０.１")
+		// is that literal.
+		return nil
 	}
 	labels := strings.Split(ascii, ".")
 	for _, l := range labels {
 		if !validLabel(l) {
-			return "", invalidf("host %q has an invalid label %q", host, l)
+			return invalidf("host %q has an invalid label %q", host, l)
 		}
 	}
-	if allDigits(labels[len(labels)-1]) {
-		// WHATWG URL parsers read such names as IPv4 numbers ("127.1",
-		// "0x7f.1" aside); refuse the ambiguity rather than guess.
-		return "", invalidf("host %q looks like a malformed IPv4 address", host)
+	if last := labels[len(labels)-1]; allDigits(last) || hexNumber(last) {
+		// WHATWG URL parsers, and pub/transport, read such names as IPv4
+		// numbers ("127.1" and "0x7f000001" are 127.0.0.1); a handle
+		// should not need that reading, so refuse it.
+		return invalidf("host %q looks like a malformed IPv4 address", host)
 	}
-	return ascii, nil
+	return nil
 }
 
 // validLabel reports whether l is an LDH label of 1..63 bytes that neither
@@ -174,19 +203,42 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
+// hexNumber reports whether a lowercased label is "0x" followed by hex
+// digits, a number in the WHATWG URL standard's IPv4 parser.
+func hexNumber(s string) bool {
+	if !strings.HasPrefix(s, "0x") {
+		return false
+	}
+	return strings.Trim(s[2:], "0123456789abcdef") == ""
+}
+
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidResource}, args...)...)
 }
 
-// dropDefaultPort removes the port from a normalized host[:port] when it is
-// scheme's default (443 for https, 80 for http), so that hosts compare as the
-// origins of DESIGN.md do: https://a.example:443 is https://a.example.
-func dropDefaultPort(hostport, scheme string) string {
-	switch scheme {
-	case "https":
-		return strings.TrimSuffix(hostport, ":443")
-	case "http":
-		return strings.TrimSuffix(hostport, ":80")
+// originHost returns the host key of an absolute http(s) URL as
+// pub/transport defines it ([transport.Origin.HostPort]): the canonical host,
+// with the port unless it is the default of the URL's scheme. Two URLs with
+// the same scheme have equal keys exactly when they are same-origin. The
+// URL's host must also pass NormalizeHost, WebFinger's stricter input rule.
+// Errors wrap ErrInvalidResource.
+func originHost(u *url.URL) (string, error) {
+	if _, err := NormalizeHost(u.Host); err != nil {
+		return "", err
 	}
-	return hostport
+	o, err := transport.OriginOf(u)
+	if err != nil {
+		return "", invalidf("%v", err)
+	}
+	return o.HostPort(), nil
+}
+
+// authorityKey returns the host key (see originHost) of the origin
+// scheme://hostport, or "" when there is none.
+func authorityKey(hostport, scheme string) string {
+	k, err := originHost(&url.URL{Scheme: scheme, Host: hostport})
+	if err != nil {
+		return ""
+	}
+	return k
 }

@@ -102,9 +102,12 @@ type Config struct {
 // Handler serves WebFinger (RFC 7033) and host-meta (RFC 6415) for local
 // accounts. It is safe for concurrent use; build it with NewHandler.
 type Handler struct {
-	base      *url.URL
-	domain    string
-	local     map[string]bool
+	base   *url.URL
+	domain string
+	local  map[string]bool // canonical host[:port] of local handles
+	// localKeys holds the origin host keys (originHost) of local, under
+	// the BaseURL's scheme, for matching URLs.
+	localKeys map[string]bool
 	resolver  Resolver
 	subscribe string
 	instance  *Account
@@ -135,6 +138,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		base:      base,
 		domain:    baseHost,
 		local:     map[string]bool{baseHost: true},
+		localKeys: map[string]bool{},
 		resolver:  cfg.Resolver,
 		subscribe: cfg.SubscribeTemplate,
 		log:       cfg.Logger,
@@ -151,6 +155,11 @@ func NewHandler(cfg Config) (*Handler, error) {
 			return nil, fmt.Errorf("webfinger: Hosts: %w", err)
 		}
 		h.local[n] = true
+	}
+	for n := range h.local {
+		if k := authorityKey(n, base.Scheme); k != "" {
+			h.localKeys[k] = true
+		}
 	}
 	if a := cfg.InstanceActor; a != nil {
 		h.instanceURL = sameURL(a.ActorIRI)
@@ -184,7 +193,9 @@ func (h *Handler) Routes(mux Mux) {
 }
 
 // IsLocal reports whether host (in any case, with its port if it has one)
-// names this server.
+// names this server. Hosts without a scheme, as handles carry them, keep an
+// explicit port: "social.example:443" is not "social.example" here, as
+// alice@social.example:443 is not alice@social.example.
 func (h *Handler) IsLocal(host string) bool {
 	n, err := NormalizeHost(host)
 	return err == nil && h.local[n]
@@ -249,11 +260,11 @@ func (h *Handler) lookupURL(ctx context.Context, resource string) (*Account, err
 	if u.Opaque != "" || u.User != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, invalidf("resource %q is not an actor or profile URL", resource)
 	}
-	host, err := NormalizeHost(u.Host)
+	host, err := originHost(u)
 	if err != nil {
 		return nil, err
 	}
-	if host = dropDefaultPort(host, u.Scheme); !h.local[host] {
+	if !h.localKeys[host] {
 		return nil, fmt.Errorf("%w: %s is not a local host", ErrNotFound, host)
 	}
 	want := sameURL(resource)
@@ -306,11 +317,11 @@ func sameURL(s string) string {
 	if scheme != "http" && scheme != "https" {
 		return ""
 	}
-	host, err := NormalizeHost(u.Host)
+	host, err := originHost(u)
 	if err != nil {
 		return ""
 	}
-	return scheme + "://" + dropDefaultPort(host, scheme) + u.EscapedPath()
+	return scheme + "://" + host + u.EscapedPath()
 }
 
 func (h *Handler) account(ctx context.Context, name string) (*Account, error) {
