@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commonroom/commonroom/actors"
 	"github.com/commonroom/commonroom/internal/cli"
 	"github.com/commonroom/commonroom/internal/dbtest"
 	"github.com/commonroom/commonroom/internal/federation"
@@ -47,8 +48,14 @@ type Instance struct {
 	// Logs holds everything the server logged.
 	Logs *LogBuffer
 	// Federation is the server's federation layer: its engine (keys,
-	// instance actor, signing fetcher) and delivery pool.
+	// instance actor, signing fetcher), inboxes and delivery pool.
 	Federation *federation.Federation
+	// Actors is the server's people service: tests follow, post and read
+	// timelines through it, as the client APIs will.
+	Actors *actors.Service
+	// Moderator moderates accounts on every transport, as the admin APIs
+	// will.
+	Moderator *federation.Moderator
 	// OAuth is the server's OAuth provider: tests issue, inspect and
 	// revoke tokens through it, as the admin CLI and clients would.
 	OAuth *oauth.Service
@@ -87,7 +94,8 @@ func Start(tb testing.TB, opts Options) *Instance {
 		Ready:    func(net.Addr) { close(ready) },
 		Routers:  opts.Routers,
 		// Set before Ready, so it is in place when Start returns.
-		Federation: func(f *federation.Federation) { inst.Federation = f },
+		Federation: func(f *federation.Federation) { inst.Federation, inst.Actors = f, f.Actors() },
+		Moderator:  func(m *federation.Moderator) { inst.Moderator = m },
 		OAuth:      func(s *oauth.Service) { inst.OAuth = s },
 	}
 	args := append([]string{"serve", "--host", host, "--db", opts.DSN, "--log-level", "debug"}, opts.Args...)

@@ -89,7 +89,8 @@ func (m *Main) createUser(ctx context.Context, args []string) error {
 	if err := nu.Validate(); err != nil {
 		return operatorError("admin user create", err)
 	}
-	d, err := openDB(ctx, cfg, m.logger(cfg))
+	logger := m.logger(cfg)
+	d, err := openDB(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -98,11 +99,16 @@ func (m *Main) createUser(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := svc.Create(ctx, nu)
+	fed, err := newFederation(ctx, d, cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	// The user and its person (the actor others follow), or neither.
+	u, person, err := fed.CreateUser(ctx, svc, nu)
 	if err != nil {
 		return operatorError("admin user create", err)
 	}
-	_, err = fmt.Fprintf(m.Stdout, "created user %s (id %s, role %s)\n", u.Username, ids.Format(u.ID), u.Role)
+	_, err = fmt.Fprintf(m.Stdout, "created user %s (id %s, role %s), actor %s\n", u.Username, ids.Format(u.ID), u.Role, person.IRI)
 	return err
 }
 
@@ -148,7 +154,11 @@ func (m *Main) issueToken(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	auth, err := newOAuth(d.DB, cfg, logger)
+	fed, err := newFederation(ctx, d, cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	auth, _, err := newOAuth(d.DB, cfg, logger, fed)
 	if err != nil {
 		return err
 	}
@@ -161,6 +171,10 @@ func (m *Main) issueToken(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s: user %q is waiting for approval; tokens are issued to active users only: %w", cmd, u.Username, errkind.Forbidden)
 	case a.Suspended:
 		return fmt.Errorf("%s: user %q is suspended; tokens are issued to active users only: %w", cmd, u.Username, errkind.Forbidden)
+	}
+	// A bot acts as its person: make it if the user has none yet.
+	if _, err := fed.EnsurePerson(ctx, u.ID, u.Username); err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
 	}
 	token, err := auth.IssueToken(ctx, u.ID, *scopes)
 	if err != nil {
@@ -211,6 +225,14 @@ func (m *Main) approveUser(ctx context.Context, args []string) error {
 	if err := accounts.Approve(ctx, u.ID); err != nil {
 		return fmt.Errorf("%s: %w", cmd, err)
 	}
+	// An approved account is a person others can find and follow.
+	fed, err := newFederation(ctx, d, cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := fed.EnsurePerson(ctx, u.ID, u.Username); err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
 	_, err = fmt.Fprintf(m.Stdout, "approved user %s: they can sign in now\n", u.Username)
 	return err
 }
@@ -240,7 +262,11 @@ func (m *Main) createInvite(ctx context.Context, args []string) error {
 		return err
 	}
 	defer d.Close()
-	auth, err := newOAuth(d.DB, cfg, logger)
+	fed, err := newFederation(ctx, d, cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	auth, _, err := newOAuth(d.DB, cfg, logger, fed)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,10 @@ type Main struct {
 	// once it is built, before the server accepts requests (tests issue
 	// and revoke tokens through it).
 	OAuth func(*oauth.Service)
+	// Moderator, if set, is called by serve with the server's account
+	// moderation (people and their sign-in accounts together), before the
+	// server accepts requests.
+	Moderator func(*federation.Moderator)
 }
 
 // Run runs the command line args (without the program name) with the

@@ -140,27 +140,36 @@ func TestInstanceActorKeysSurviveRestart(t *testing.T) {
 
 func TestWebFinger(t *testing.T) {
 	inst := apptest.Start(t, apptest.Options{Args: []string{"--insecure-http"}})
-	MustRun(t, "admin", "user", "create", "--db", inst.DSN, "--username", "ada", "--email", "ada@example.org", "--password", "correct horse")
+	// The admin CLI runs with the server's settings, so that ada's IRI is
+	// on the server's origin.
+	MustRun(t, "admin", "user", "create", "--db", inst.DSN, "--host", inst.Host, "--insecure-http",
+		"--username", "ada", "--email", "ada@example.org", "--password", "correct horse")
 	host, _, _ := strings.Cut(inst.Host, ":")
 	actor := inst.URL + "/actor"
 	wf := func(resource string) string {
 		return inst.URL + "/.well-known/webfinger?resource=" + url.QueryEscape(resource)
 	}
+	ada := inst.URL + "/users/ada"
+	const application, person = "https://www.w3.org/ns/activitystreams#Application", "https://www.w3.org/ns/activitystreams#Person"
+	instanceSubject, adaSubject := "acct:"+host+"@"+inst.Host, "acct:ada@"+inst.Host
 	tests := []struct {
 		name     string
 		url      string
 		status   int
 		resolves bool
+		// subject, self and typ are what a resolving answer names.
+		subject, self, typ string
 	}{
-		{"instance actor by acct", wf("acct:" + host + "@" + inst.Host), http.StatusOK, true},
-		{"instance actor by acct in another case", wf("acct:" + strings.ToUpper(host) + "@" + inst.Host), http.StatusOK, true},
-		{"instance actor by IRI", wf(actor), http.StatusOK, true},
-		// People have no actor documents yet, so they do not resolve.
-		{"a user", wf("acct:ada@" + inst.Host), http.StatusNotFound, false},
-		{"unknown user", wf("acct:nobody@" + inst.Host), http.StatusNotFound, false},
-		{"another host", wf("acct:" + host + "@elsewhere.example"), http.StatusNotFound, false},
-		{"no resource", inst.URL + "/.well-known/webfinger", http.StatusBadRequest, false},
-		{"malformed resource", wf("acct:a b@" + inst.Host), http.StatusBadRequest, false},
+		{"instance actor by acct", wf("acct:" + host + "@" + inst.Host), http.StatusOK, true, instanceSubject, actor, application},
+		{"instance actor by acct in another case", wf("acct:" + strings.ToUpper(host) + "@" + inst.Host), http.StatusOK, true, instanceSubject, actor, application},
+		{"instance actor by IRI", wf(actor), http.StatusOK, true, instanceSubject, actor, application},
+		{"a user", wf("acct:ada@" + inst.Host), http.StatusOK, true, adaSubject, ada, person},
+		{"a user in another case", wf("acct:ADA@" + inst.Host), http.StatusOK, true, adaSubject, ada, person},
+		{"a user by IRI", wf(ada), http.StatusOK, true, adaSubject, ada, person},
+		{"unknown user", wf("acct:nobody@" + inst.Host), http.StatusNotFound, false, "", "", ""},
+		{"another host", wf("acct:" + host + "@elsewhere.example"), http.StatusNotFound, false, "", "", ""},
+		{"no resource", inst.URL + "/.well-known/webfinger", http.StatusBadRequest, false, "", "", ""},
+		{"malformed resource", wf("acct:a b@" + inst.Host), http.StatusBadRequest, false, "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,12 +199,21 @@ func TestWebFinger(t *testing.T) {
 			if err := json.Unmarshal(body, &jrd); err != nil {
 				t.Fatal(err)
 			}
-			if jrd.Subject != "acct:"+host+"@"+inst.Host {
-				t.Errorf("subject = %q", jrd.Subject)
+			if jrd.Subject != tt.subject {
+				t.Errorf("subject = %q, want %q", jrd.Subject, tt.subject)
 			}
-			if len(jrd.Links) != 1 || jrd.Links[0].Rel != "self" || jrd.Links[0].Type != "application/activity+json" ||
-				jrd.Links[0].Href != actor || jrd.Links[0].Properties["https://www.w3.org/ns/activitystreams#type"] != "https://www.w3.org/ns/activitystreams#Application" {
-				t.Errorf("links = %+v", jrd.Links)
+			var self int
+			for _, l := range jrd.Links {
+				if l.Rel != "self" {
+					continue
+				}
+				self++
+				if l.Type != "application/activity+json" || l.Href != tt.self || l.Properties["https://www.w3.org/ns/activitystreams#type"] != tt.typ {
+					t.Errorf("self link = %+v, want %s (%s)", l, tt.self, tt.typ)
+				}
+			}
+			if self != 1 {
+				t.Errorf("links = %+v, want one self link", jrd.Links)
 			}
 		})
 	}
@@ -411,8 +429,8 @@ func TestDeliveryMetrics(t *testing.T) {
 	b := apptest.Start(t, apptest.Options{
 		Args: []string{"--insecure-http"},
 		Routers: []server.Router{server.RouterFunc(func(r chi.Router) {
-			// A stand-in for the shared inbox to come.
-			r.Post("/inbox", func(w http.ResponseWriter, r *http.Request) {
+			// An inbox that only verifies signatures (the real ones process what they get).
+			r.Post("/test-inbox", func(w http.ResponseWriter, r *http.Request) {
 				bInst.Load().Federation.Engine().Authenticator().Inbox(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					signer, _ := pub.SignerFromContext(r.Context())
 					mu.Lock()
@@ -453,11 +471,11 @@ func TestDeliveryMetrics(t *testing.T) {
 		a.URL+"/activities/1", instance.ID(), b.URL+"/actor")
 	var jobs []delivery.Job
 	for _, tt := range []struct{ inbox, keyID string }{
-		{b.URL + "/inbox", instance.KeyID()},                           // delivered
-		{b.URL + "/no-inbox-here", instance.KeyID()},                   // 404: rejected
-		{"http://" + down + "/inbox", instance.KeyID()},                // no answer: retried later
-		{b.URL + "/inbox", a.URL + "/users/nobody#main-key"},           // no such local actor: rejected unsent
-		{b.URL + "/inbox", "https://elsewhere.example/actor#main-key"}, // not ours: rejected unsent
+		{b.URL + "/test-inbox", instance.KeyID()},                           // delivered
+		{b.URL + "/no-inbox-here", instance.KeyID()},                        // 404: rejected
+		{"http://" + down + "/inbox", instance.KeyID()},                     // no answer: retried later
+		{b.URL + "/test-inbox", a.URL + "/users/nobody#main-key"},           // no such local actor: rejected unsent
+		{b.URL + "/test-inbox", "https://elsewhere.example/actor#main-key"}, // not ours: rejected unsent
 	} {
 		j, err := delivery.NewJob(tt.inbox, tt.keyID, a.URL+"/activities/1", []byte(follow))
 		if err != nil {

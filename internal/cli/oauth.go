@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/commonroom/commonroom/internal/config"
+	"github.com/commonroom/commonroom/internal/federation"
 	"github.com/commonroom/commonroom/internal/users"
 	"github.com/commonroom/commonroom/oauth"
 )
@@ -18,22 +19,24 @@ const pruneInterval = time.Hour
 
 // newOAuth builds the OAuth provider over d (migrated) with the server's
 // settings: issuer cfg.BaseURL(), the registration mode, the password
-// grant, and cookies without Secure in insecure mode. serve and admin token
-// build it the same way.
-func newOAuth(d *bun.DB, cfg config.Config, logger *slog.Logger) (*oauth.Service, error) {
-	accounts, err := oauth.NewLocalAccounts(d, users.Options{})
+// grant, and cookies without Secure in insecure mode. Its accounts are the
+// local users, each also a person of fed (federation.Accounts). serve and
+// the admin commands build it the same way.
+func newOAuth(d *bun.DB, cfg config.Config, logger *slog.Logger, fed *federation.Federation) (*oauth.Service, *federation.Accounts, error) {
+	local, err := oauth.NewLocalAccounts(d, users.Options{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	accounts := federation.NewAccounts(local, fed)
 	oc := oauth.DefaultConfig(cfg.BaseURL())
 	oc.InsecureHTTP = cfg.InsecureHTTP
 	oc.Registration = oauth.RegistrationMode(cfg.Registration)
 	oc.PasswordGrant = cfg.OAuthPasswordGrant
 	svc, err := oauth.NewService(d, accounts, oc, oauth.Options{Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("oauth: %w", err)
+		return nil, nil, fmt.Errorf("oauth: %w", err)
 	}
-	return svc, nil
+	return svc, accounts, nil
 }
 
 // pruneOAuth deletes expired OAuth codes, sessions, invites and tokens now

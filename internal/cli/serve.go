@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/commonroom/commonroom/internal/config"
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/federation"
 	"github.com/commonroom/commonroom/internal/server"
@@ -42,28 +44,14 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	// registry, and are mounted by appending them to routers (their tables
 	// come from Migrations). m.Routers come last.
 	registry := prometheus.NewRegistry()
-	fc := federation.DefaultConfig()
-	fc.BaseURL = cfg.BaseURL()
-	fc.Version = Version
-	fc.InsecureHTTP = cfg.InsecureHTTP
-	fc.AuthorizedFetch = cfg.AuthorizedFetch
-	// NodeInfo's openRegistrations follows the sign-up mode: true only
-	// when anyone may sign up without approval or an invite.
-	fc.OpenRegistrations = cfg.OpenRegistrations()
-	fc.InstanceName = cfg.InstanceName
-	fc.InstanceDescription = cfg.InstanceDescription
-	fc.DeliveryConcurrency = cfg.DeliveryConcurrency
-	fc.DeliveryPerHost = cfg.DeliveryPerHost
-	fc.Logger = logger
-	fc.Registry = registry
-	fed, err := federation.New(ctx, d.DB, fc)
+	fed, err := newFederation(ctx, d, cfg, logger, registry)
 	if err != nil {
 		return err
 	}
 	if m.Federation != nil {
 		m.Federation(fed)
 	}
-	auth, err := newOAuth(d.DB, cfg, logger)
+	auth, accounts, err := newOAuth(d.DB, cfg, logger, fed)
 	if err != nil {
 		return err
 	}
@@ -73,6 +61,9 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	}
 	if m.OAuth != nil {
 		m.OAuth(auth)
+	}
+	if m.Moderator != nil {
+		m.Moderator(federation.NewModerator(fed, auth, accounts))
 	}
 	logger.Info("oauth ready", "issuer", auth.Config().Issuer,
 		"registration", cfg.Registration, "password_grant", cfg.OAuthPasswordGrant)
@@ -102,9 +93,10 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 		"db", db.Redact(cfg.DatabaseDSN()),
 		"version", Version,
 	)
-	// The delivery and key pools and the hourly OAuth pruning run while
-	// the server does; after Serve returns they stop (sends in flight
-	// finish) before the database closes.
+	// The federation's inbox workers, delivery and key pools and outbox
+	// flushing, and the hourly OAuth pruning, run while the server does;
+	// after Serve returns they stop (sends in flight finish) before the
+	// database closes.
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	bgDone := make(chan error, 1)
 	go func() { bgDone <- fed.Run(bgCtx) }()
@@ -127,4 +119,26 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	}
 	logger.Info("server stopped")
 	return nil
+}
+
+// newFederation builds the federation layer (engine, people, inboxes,
+// delivery) over d with the server's settings; serve and the admin
+// commands that create or admit people build it the same way. registry
+// may be nil (no metrics).
+func newFederation(ctx context.Context, d *db.DB, cfg config.Config, logger *slog.Logger, registry prometheus.Registerer) (*federation.Federation, error) {
+	fc := federation.DefaultConfig()
+	fc.BaseURL = cfg.BaseURL()
+	fc.Version = Version
+	fc.InsecureHTTP = cfg.InsecureHTTP
+	fc.AuthorizedFetch = cfg.AuthorizedFetch
+	// NodeInfo's openRegistrations follows the sign-up mode: true only
+	// when anyone may sign up without approval or an invite.
+	fc.OpenRegistrations = cfg.OpenRegistrations()
+	fc.InstanceName = cfg.InstanceName
+	fc.InstanceDescription = cfg.InstanceDescription
+	fc.DeliveryConcurrency = cfg.DeliveryConcurrency
+	fc.DeliveryPerHost = cfg.DeliveryPerHost
+	fc.Logger = logger
+	fc.Registry = registry
+	return federation.New(ctx, d.DB, fc)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -169,3 +170,91 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.hosts, prometheus.GaugeValue, float64(q.FailingHosts), "failing")
 	ch <- prometheus.MustNewConstMetric(c.hosts, prometheus.GaugeValue, float64(q.UnavailableHosts), "unavailable")
 }
+
+// inboxMetrics counts what the inboxes answer. pub exposes no observer of
+// its inbox checks, so the outcome is read from the response status, which
+// pub chooses by reason: 202 accepted (a duplicate included), 400 a
+// malformed or misshapen activity, 401 a missing, invalid or unverifiable
+// signature, 403 a blocked domain or actor, 404 an unknown recipient, 413 a
+// body too large, 415 a wrong content type, 429 rate limited, 5xx our own
+// failure.
+type inboxMetrics struct {
+	requests *prometheus.CounterVec
+}
+
+// inboxReason names the outcome and reason labels of an inbox answer.
+func inboxReason(status int) (outcome, reason string) {
+	switch {
+	case status >= 200 && status < 300:
+		return "accepted", ""
+	case status == http.StatusBadRequest:
+		return "rejected", "invalid"
+	case status == http.StatusUnauthorized:
+		return "rejected", "signature"
+	case status == http.StatusForbidden:
+		return "rejected", "blocked"
+	case status == http.StatusNotFound:
+		return "rejected", "unknown_recipient"
+	case status == http.StatusMethodNotAllowed:
+		return "rejected", "method"
+	case status == http.StatusRequestEntityTooLarge:
+		return "rejected", "too_large"
+	case status == http.StatusUnsupportedMediaType:
+		return "rejected", "content_type"
+	case status == http.StatusTooManyRequests:
+		return "rejected", "rate_limited"
+	case status >= 500:
+		return "rejected", "internal"
+	default:
+		return "rejected", "other"
+	}
+}
+
+func newInboxMetrics() *inboxMetrics {
+	m := &inboxMetrics{requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "commonroom_inbox_requests_total",
+		Help: "Activities POSTed to the inboxes, by outcome (accepted, rejected) and reason of a rejection: invalid, signature, blocked, unknown_recipient, method, too_large, content_type, rate_limited, internal, other.",
+	}, []string{"outcome", "reason"})}
+	for _, s := range []int{202, 400, 401, 403, 404, 405, 413, 415, 429, 500, 418} {
+		m.requests.WithLabelValues(inboxReason(s))
+	}
+	return m
+}
+
+func (m *inboxMetrics) register(reg prometheus.Registerer) error {
+	if err := reg.Register(m.requests); err != nil {
+		return fmt.Errorf("register inbox metrics: %w", err)
+	}
+	return nil
+}
+
+// wrap counts the answers h gives.
+func (m *inboxMetrics) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		m.requests.WithLabelValues(inboxReason(sw.status)).Inc()
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status  int
+	written bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.written {
+		w.status, w.written = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	w.written = true
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
