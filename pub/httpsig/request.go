@@ -68,8 +68,14 @@ func newMessage(req *http.Request, defaultScheme string) message {
 	return m
 }
 
-// authority is the RFC 9421 @authority: the host lower-cased, without the
-// scheme's default port.
+// authority is the RFC 9421 @authority (section 2.2.3): the Host as sent,
+// lower-cased, without the scheme's default port (RFC 9110 section 4.2.3).
+// It is a signature-base serialization, not a host comparison, so it is
+// deliberately not pub/transport's origin rule: signer and verifier, ours or
+// another implementation, must derive the same bytes from the same Host
+// header, and RFC 9421 neither maps IDNA names nor drops a trailing dot.
+// Requests sent through a transport.Client already carry the origin's
+// canonical host, on which the two rules agree.
 func (m *message) authority() string {
 	h := strings.ToLower(m.host)
 	switch {

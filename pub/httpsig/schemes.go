@@ -42,8 +42,16 @@ func (s Scheme) String() string {
 // [HostSchemes.Order], to have the fallback too) and reports the outcome
 // with [HostSchemes.Accepted] or [HostSchemes.Rejected] (a refusal is a 401
 // that names the signature, not any failure). All methods are safe for
-// concurrent use. Hosts are compared case-insensitively and without a
-// trailing dot; pass the host with its port when it has one.
+// concurrent use.
+//
+// Hosts are keys: pass the host as pub/transport's origin rule writes it
+// (transport.Origin.HostPort, which pub/delivery's HostOf returns and which
+// requests sent through a transport.Client carry as their Host), with its
+// port when it is not the scheme's default. HostSchemes imports only the
+// standard library, so it does not apply the IDNA mapping or read numeric
+// IPv4 forms itself; it folds case and one trailing dot, which leaves every
+// such key unchanged, so two keys share a memory exactly when pub/transport
+// calls their hosts the same.
 type HostSchemes struct {
 	now     func() time.Time
 	coolOff time.Duration
@@ -79,6 +87,10 @@ func NewHostSchemes(now func() time.Time, coolOff time.Duration) *HostSchemes {
 	return &HostSchemes{now: now, coolOff: coolOff, max: defaultMaxHosts, hosts: map[string]*hostScheme{}}
 }
 
+// normalizeHost folds a host key's case and one trailing dot. On keys in
+// pub/transport's canonical form it is the identity (pub/transport's
+// origin_agree_test.go checks that on its shared table); it is a safeguard
+// for callers that pass a Host header as received.
 func normalizeHost(host string) string {
 	return strings.TrimSuffix(strings.ToLower(host), ".")
 }
