@@ -186,4 +186,3 @@ func (m *Moderator) Moderate(ctx context.Context, moderatorID, targetID int64, a
 	}
 	return nil
 }
-

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/commonroom/commonroom/actors"
 	"github.com/commonroom/commonroom/internal/db"
 	"github.com/commonroom/commonroom/internal/federation"
 	"github.com/commonroom/commonroom/internal/users"
@@ -25,7 +26,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer d.Close()
-	sets := []db.MigrationSet{users.Migrations(), {Name: "pub/bunstore", FS: bunstore.Migrations}, federation.Migrations()}
+	sets := []db.MigrationSet{users.Migrations(), actors.Migrations(), {Name: "pub/bunstore", FS: bunstore.Migrations}, federation.Migrations()}
 	if _, err := db.Migrate(ctx, d.DB, sets...); err != nil {
 		log.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func Example() {
 	fed.Routes(r)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- fed.Run(runCtx) }() // the delivery and key pools
+	go func() { done <- fed.Run(runCtx) }() // inboxes, delivery, keys, outbox
 
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/webfinger?resource=acct:school.example@school.example", nil))
