@@ -215,8 +215,14 @@ func newInboxMetrics() *inboxMetrics {
 		Name: "commonroom_inbox_requests_total",
 		Help: "Activities POSTed to the inboxes, by outcome (accepted, rejected) and reason of a rejection: invalid, signature, blocked, unknown_recipient, method, too_large, content_type, rate_limited, internal, other.",
 	}, []string{"outcome", "reason"})}
-	for _, s := range []int{202, 400, 401, 403, 404, 405, 413, 415, 429, 500, 418} {
-		m.requests.WithLabelValues(inboxReason(s))
+	// Every series exists from the start: one status of each reason.
+	for _, status := range []int{
+		http.StatusAccepted, http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
+		http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusTeapot, // other
+	} {
+		m.requests.WithLabelValues(inboxReason(status))
 	}
 	return m
 }
