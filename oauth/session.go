@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/commonroom/commonroom/internal/errkind"
 )
 
 // Cookie names. The session cookie holds a random 256-bit id whose SHA-256
@@ -75,7 +77,9 @@ func (s *Service) startSession(ctx context.Context, w http.ResponseWriter, a *Ac
 }
 
 // loadSession returns the browser's session, or nil when it has none, an
-// expired one, or one whose account may no longer sign in.
+// expired one, or one whose account is gone (NotFound) or may no longer
+// sign in (pending, suspended). Any other failure to load the account is
+// an error, not a sign-out: the caller answers 500.
 func (s *Service) loadSession(r *http.Request) (*session, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
@@ -93,7 +97,13 @@ func (s *Service) loadSession(r *http.Request) (*session, error) {
 		return nil, nil
 	}
 	a, err := s.accounts.ByID(r.Context(), row.AccountID)
-	if err != nil || !a.Active() {
+	if errkind.Of(err) == errkind.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oauth: account %d of session: %w", row.AccountID, err)
+	}
+	if a == nil || !a.Active() {
 		return nil, nil
 	}
 	return &session{raw: c.Value, row: row, account: a}, nil
