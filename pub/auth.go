@@ -350,7 +350,9 @@ func readCapped(r *http.Request, max int64) ([]byte, error) {
 // non-blocked domain (401 unsigned or invalid, 403 blocked); the verified
 // signer is put in the context for next. Requests for ExemptPaths (the
 // instance actor) pass unsigned, so that key resolution cannot loop between
-// two servers in this mode. Other methods pass through unchanged.
+// two servers in this mode. Other methods pass through unchanged, and so
+// does a request whose context already carries a verified signer (an outer
+// AuthorizedFetch checked it), so that nesting verifies once.
 func (a *Authenticator) AuthorizedFetch(next http.Handler) http.Handler {
 	exempt := make(map[string]bool, len(a.cfg.ExemptPaths))
 	for _, p := range a.cfg.ExemptPaths {
@@ -358,6 +360,10 @@ func (a *Authenticator) AuthorizedFetch(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.Method != http.MethodGet && r.Method != http.MethodHead) || exempt[r.URL.Path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if _, ok := SignerFromContext(r.Context()); ok {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -231,18 +231,23 @@ func (f *Federation) signer(ctx context.Context, keyID string) (delivery.Signer,
 // actor), POST /inbox (shared inbox), POST <actor>/inbox, GET <actor> (when
 // Actors is an ActorDocumenter), GET <actor>/{outbox,followers,following,
 // liked,featured}, and the local objects at GET <actor>/statuses/{id} and
-// GET /activities/{id}. It includes Engine.Routes: do not call both on one
-// mux.
+// GET /activities/{id}. Every GET but the instance actor's goes through
+// Engine.Protect, so that under AuthorizedFetch collections and objects,
+// like actors, need a signed request. It includes Engine.Routes: do not
+// call both on one mux.
 func (f *Federation) Routes(mux *http.ServeMux) {
 	f.e.Routes(mux)
+	get := func(pattern string, h http.HandlerFunc) {
+		mux.Handle("GET "+pattern, f.e.Protect(h))
+	}
 	mux.Handle("POST /inbox", f.SharedInbox())
-	mux.Handle("GET /activities/{id}", f.e.Protect(http.HandlerFunc(f.serveObject)))
+	get("/activities/{id}", f.serveObject)
 	for _, dir := range []string{"/users/{name}", "/groups/{name}"} {
 		mux.Handle("POST "+dir+"/inbox", f.PersonalInbox())
-		mux.Handle("GET "+dir, f.e.Protect(http.HandlerFunc(f.serveActor)))
-		mux.Handle("GET "+dir+"/statuses/{id}", f.e.Protect(http.HandlerFunc(f.serveObject)))
+		get(dir, f.serveActor)
+		get(dir+"/statuses/{id}", f.serveObject)
 		for _, c := range []string{"outbox", "followers", "following", "liked", "featured"} {
-			mux.Handle("GET "+dir+"/"+c, http.HandlerFunc(f.serveCollection))
+			get(dir+"/"+c, f.serveCollection)
 		}
 	}
 }
