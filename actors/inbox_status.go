@@ -236,7 +236,7 @@ func (s *Service) receiveUpdate(ctx context.Context, actor *Account, in Incoming
 	}
 	st, err := s.statusByIRI(ctx, s.db, objIRI)
 	if errkind.Of(err) == errkind.NotFound {
-		return nil // an edit of something we never stored
+		return s.receiveUnknownUpdate(ctx, actor, in)
 	}
 	if err != nil {
 		return err
@@ -254,7 +254,7 @@ func (s *Service) receiveUpdate(ctx context.Context, actor *Account, in Incoming
 	if t, ok := note.Time("published"); ok && !t.UTC().Truncate(1e9).Equal(st.CreatedAt.Truncate(1e9)) {
 		return errkind.New(errkind.Forbidden, "an update cannot change when a note was published")
 	}
-	_, tags, err := s.noteTags(ctx, note)
+	mentions, tags, err := s.noteTags(ctx, note)
 	if err != nil {
 		return err
 	}
@@ -277,11 +277,52 @@ func (s *Service) receiveUpdate(ctx context.Context, actor *Account, in Incoming
 		if err := s.replaceTags(ctx, tx, st.ID, tags); err != nil {
 			return err
 		}
+		if err := s.addMentions(ctx, tx, st, actor, mentions); err != nil {
+			return err
+		}
 		if err := s.recordVersion(ctx, tx, st); err != nil {
 			return err
 		}
 		return s.notifyBoosters(ctx, tx, st, actor.ID)
 	})
+}
+
+// receiveUnknownUpdate handles the edit of a note we never stored: it is
+// ignored unless it mentions one of our people (an edit that adds them),
+// in which case the note is stored as a Create would store it, and they
+// are notified.
+func (s *Service) receiveUnknownUpdate(ctx context.Context, actor *Account, in Incoming) error {
+	// The inline copy only decides whether the edit is worth a fetch; what
+	// is stored is the trusted copy, checked again.
+	hint := in.Object
+	if hint == nil {
+		hint = in.Activity.Object("object")
+	}
+	if !s.mentionsLocal(hint) {
+		return nil
+	}
+	note, err := s.trustedObject(ctx, in)
+	if err != nil {
+		return err
+	}
+	if !isNote(note) || !s.mentionsLocal(note) {
+		return nil
+	}
+	_, err = s.storeRemoteNote(ctx, actor, note)
+	return err
+}
+
+// mentionsLocal reports whether note (nil: no) tags one of our people.
+func (s *Service) mentionsLocal(note *streams.Object) bool {
+	if note == nil {
+		return false
+	}
+	for _, t := range note.Objects("tag") {
+		if t.Is("Mention") && s.isLocal(t.IRI("href")) {
+			return true
+		}
+	}
+	return false
 }
 
 // receiveDelete removes the actor's own note (or the actor itself, with

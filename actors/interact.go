@@ -39,9 +39,11 @@ func (s *Service) ownStatus(ctx context.Context, q bun.IDB, authorID, id int64) 
 
 // Edit changes a local status. The version replaced is kept in the
 // history (History), hashtags follow the new text, accounts that boosted
-// it are notified, and an Update of the Note is published to the same
-// audience. Mentions stay those of the original (the audience of a status
-// does not change). Bad input is Invalid and nothing changes.
+// it are notified, and an Update of the Note is published. Mentions are
+// those of the original plus any the new text adds (as in Mastodon, the
+// audience never shrinks): new ones are tagged, addressed and, when
+// local, notified; those mentioned before are not notified again. Bad
+// input is Invalid and nothing changes.
 func (s *Service) Edit(ctx context.Context, authorID, id int64, e EditStatus) (*Status, error) {
 	if err := s.validateText(e.Text, e.SpoilerText, e.Language); err != nil {
 		return nil, fmt.Errorf("actors: edit status %d: %w", id, err)
@@ -73,6 +75,9 @@ func (s *Service) Edit(ctx context.Context, authorID, id int64, e EditStatus) (*
 			return mapStatusError(err)
 		}
 		if err := s.replaceTags(ctx, tx, st.ID, c.tags); err != nil {
+			return err
+		}
+		if err := s.addMentions(ctx, tx, st, author, c.mentions); err != nil {
 			return err
 		}
 		if err := s.recordVersion(ctx, tx, st); err != nil {
@@ -122,6 +127,32 @@ func (s *Service) replaceTags(ctx context.Context, tx bun.IDB, id int64, tags []
 	}
 	for _, t := range tags {
 		if _, err := tx.NewInsert().Model(&statusTag{StatusID: id, Tag: t}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addMentions records the mentions an edit of st adds: accounts already
+// mentioned are left alone (and not notified again); a new local one is
+// notified, and gets the status in its home timeline when it is private or
+// direct, as on posting.
+func (s *Service) addMentions(ctx context.Context, tx bun.IDB, st *Status, author *Account, mentions []*Account) error {
+	for _, m := range mentions {
+		res, err := tx.NewInsert().Model(&statusMention{StatusID: st.ID, ActorID: m.ID}).On("CONFLICT DO NOTHING").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 || !m.Local() {
+			continue
+		}
+		if st.Visibility == Direct || st.Visibility == Private {
+			row := &feedRow{ActorID: m.ID, StatusID: st.ID, AuthorID: author.ID}
+			if _, err := tx.NewInsert().Model(row).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if err := s.notify(ctx, tx, m.ID, NotifyMention, author.ID, st.ID); err != nil {
 			return err
 		}
 	}
