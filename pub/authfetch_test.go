@@ -1,10 +1,13 @@
 package pub_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/commonroom/commonroom/pub"
+	"github.com/commonroom/commonroom/streams"
 )
 
 // TestAuthorizedFetchCollectionsAndObjects: under authorized fetch every
@@ -31,6 +34,7 @@ func TestAuthorizedFetchCollectionsAndObjects(t *testing.T) {
 				bob.ID + "/outbox", bob.ID + "/outbox?page=1",
 				bob.ID + "/followers", bob.ID + "/following", bob.ID + "/liked", bob.ID + "/featured",
 				note.ID(), note.Object("object").ID(),
+				b.base + "/actor/outbox", b.base + "/actor/outbox?page=1",
 			}
 			signed := func(req *http.Request, body []byte) {
 				if err := a.engine.InstanceActor().SignRequest(req, body); err != nil {
@@ -60,5 +64,62 @@ func TestAuthorizedFetchCollectionsAndObjects(t *testing.T) {
 				t.Errorf("unsigned GET of the instance actor = %d, want 200", got)
 			}
 		})
+	}
+}
+
+// TestInstanceActorOutbox: the outbox the instance actor's document
+// advertises is a paged OrderedCollection, empty until something public is
+// added to it.
+func TestInstanceActorOutbox(t *testing.T) {
+	n := newNode(t, "home", nodeOptions{})
+	dumpLogs(t, n)
+	doc, err := streams.Parse(n.engine.InstanceActor().Document())
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox := doc.IRI("outbox")
+	if outbox != n.base+"/actor/outbox" {
+		t.Fatalf("advertised outbox %q", outbox)
+	}
+	read := func(url string) *streams.Object {
+		t.Helper()
+		status, body := n.get(url, nil)
+		if status != http.StatusOK {
+			t.Fatalf("GET %s = %d %s", url, status, body)
+		}
+		o, err := streams.Parse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	c := read(outbox)
+	if total, _ := c.Int("totalItems"); !c.Is("OrderedCollection") || c.ID() != outbox || total != 0 || c.IRI("first") != outbox+"?page=1" || c.Has("last") {
+		t.Errorf("empty outbox: %s id %s total %d first %s", c.Type(), c.ID(), total, c.IRI("first"))
+	}
+	p := read(c.IRI("first"))
+	items, _ := p.Get("orderedItems")
+	if !p.Is("OrderedCollectionPage") || p.IRI("partOf") != outbox || len(items.Elems()) != 0 || p.Has("next") {
+		t.Errorf("empty outbox page: %s partOf %s, %d items", p.Type(), p.IRI("partOf"), len(items.Elems()))
+	}
+
+	ctx := context.Background()
+	for _, it := range []pub.CollectionItem{
+		{Item: n.base + "/activities/1", Public: true, AddedAt: time.Now()},
+		{Item: n.base + "/activities/2", Public: false, AddedAt: time.Now().Add(time.Second)},
+	} {
+		if _, err := n.store.AddItem(ctx, outbox, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if total, _ := read(outbox).Int("totalItems"); total != 1 {
+		t.Errorf("outbox totalItems = %d, want 1 (the public item)", total)
+	}
+	items, _ = read(outbox + "?page=1").Get("orderedItems")
+	if len(items.Elems()) != 1 || func() bool { s, _ := items.Elems()[0].Str(); return s != n.base+"/activities/1" }() {
+		t.Errorf("outbox page items = %v, want the public item", items)
+	}
+	if status, _ := n.get(outbox+"?page=0", nil); status != http.StatusBadRequest {
+		t.Errorf("GET ?page=0 = %d, want 400", status)
 	}
 }

@@ -92,18 +92,9 @@ func (f *Federation) serveCollection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := owner.ID + "/" + kind
-	pageNo := 0
-	if p := r.URL.Query().Get("page"); p != "" {
-		if pageNo, err = strconv.Atoi(p); err != nil || pageNo < 1 || pageNo > 1_000_000 {
-			http.Error(w, "page must be a number from 1", http.StatusBadRequest)
-			return
-		}
-	}
-	size := f.cfg.PageSize
-	offset, limit := (pageNo-1)*size, size
-	if pageNo == 0 {
-		limit = 1 // only the count is needed
-		offset = 0
+	pageNo, offset, limit, ok := f.page(w, r)
+	if !ok {
+		return
 	}
 	var items []streams.Value
 	var total int
@@ -142,7 +133,60 @@ func (f *Federation) serveCollection(w http.ResponseWriter, r *http.Request) {
 			items = append(items, f.itemValue(ctx, kind, it.Item))
 		}
 	}
+	f.writeCollection(w, r, id, pageNo, total, items)
+}
+
+// serveInstanceOutbox serves the instance actor's outbox, which its
+// document advertises, like an actor's outbox: the public items of the
+// collection <instance actor>/outbox in the store, empty unless the host
+// adds to it.
+func (f *Federation) serveInstanceOutbox(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := f.e.instance.ID() + "/outbox"
+	pageNo, offset, limit, ok := f.page(w, r)
+	if !ok {
+		return
+	}
+	its, total, err := f.store.Items(ctx, id, true, offset, limit)
+	if err != nil {
+		f.fail(w, r, err)
+		return
+	}
+	var items []streams.Value
+	for _, it := range its {
+		if it.Public {
+			items = append(items, f.itemValue(ctx, "outbox", it.Item))
+		}
+	}
+	f.writeCollection(w, r, id, pageNo, total, items)
+}
+
+// page reads a collection request's ?page=N: 0 for the collection itself
+// (only its count is needed), and the store offset and limit of the page.
+// A bad page number is answered 400 and ok is false.
+func (f *Federation) page(w http.ResponseWriter, r *http.Request) (pageNo, offset, limit int, ok bool) {
+	if p := r.URL.Query().Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 1_000_000 {
+			http.Error(w, "page must be a number from 1", http.StatusBadRequest)
+			return 0, 0, 0, false
+		}
+		pageNo = n
+	}
+	if pageNo == 0 {
+		return 0, 0, 1, true
+	}
+	size := f.cfg.PageSize
+	return pageNo, (pageNo - 1) * size, size, true
+}
+
+// writeCollection writes the collection id (pageNo 0: an
+// OrderedCollection with totalItems, first and last) or one of its pages
+// (an OrderedCollectionPage of items, with partOf, next and prev).
+func (f *Federation) writeCollection(w http.ResponseWriter, r *http.Request, id string, pageNo, total int, items []streams.Value) {
 	reg := f.e.cfg.Registry
+	size := f.cfg.PageSize
+	w.Header().Set("Vary", "Accept, Signature")
 	if pageNo == 0 {
 		c := reg.New("OrderedCollection")
 		c.SetID(id)
@@ -151,7 +195,6 @@ func (f *Federation) serveCollection(w http.ResponseWriter, r *http.Request) {
 		if total > 0 {
 			_ = c.Set("last", streams.IRI(id+"?page="+strconv.Itoa((total+size-1)/size)))
 		}
-		w.Header().Set("Vary", "Accept, Signature")
 		f.writeJSON(w, r, c)
 		return
 	}
@@ -163,13 +206,12 @@ func (f *Federation) serveCollection(w http.ResponseWriter, r *http.Request) {
 		items = []streams.Value{}
 	}
 	_ = p.Set("orderedItems", streams.Array(items...))
-	if offset+size < total {
+	if pageNo*size < total {
 		_ = p.Set("next", streams.IRI(id+"?page="+strconv.Itoa(pageNo+1)))
 	}
 	if pageNo > 1 {
 		_ = p.Set("prev", streams.IRI(id+"?page="+strconv.Itoa(pageNo-1)))
 	}
-	w.Header().Set("Vary", "Accept, Signature")
 	f.writeJSON(w, r, p)
 }
 

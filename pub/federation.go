@@ -228,9 +228,10 @@ func (f *Federation) signer(ctx context.Context, keyID string) (delivery.Signer,
 
 // Routes registers everything this layer serves on mux, for actors under
 // /users/{name} and /groups/{name}: the engine's routes (the instance
-// actor), POST /inbox (shared inbox), POST <actor>/inbox, GET <actor> (when
-// Actors is an ActorDocumenter), GET <actor>/{outbox,followers,following,
-// liked,featured}, and the local objects at GET <actor>/statuses/{id} and
+// actor), GET <instance actor>/outbox, POST /inbox (shared inbox), POST
+// <actor>/inbox, GET <actor> (when Actors is an ActorDocumenter), GET
+// <actor>/{outbox,followers,following,liked,featured}, and the local
+// objects at GET <actor>/statuses/{id} and
 // GET /activities/{id}. Every GET but the instance actor's goes through
 // Engine.Protect, so that under AuthorizedFetch collections and objects,
 // like actors, need a signed request. It includes Engine.Routes: do not
@@ -241,6 +242,7 @@ func (f *Federation) Routes(mux *http.ServeMux) {
 		mux.Handle("GET "+pattern, f.e.Protect(h))
 	}
 	mux.Handle("POST /inbox", f.SharedInbox())
+	get(f.e.cfg.InstanceActorPath+"/outbox", f.serveInstanceOutbox)
 	get("/activities/{id}", f.serveObject)
 	for _, dir := range []string{"/users/{name}", "/groups/{name}"} {
 		mux.Handle("POST "+dir+"/inbox", f.PersonalInbox())

@@ -16,6 +16,7 @@ import (
 //
 //	/actor                            the instance actor (never behind a signature check)
 //	/actor/inbox                      POST: the instance actor's inbox, the shared inbox's handler
+//	/actor/outbox                     the instance actor's outbox (pub; AS2)
 //	/inbox                            POST: the shared inbox
 //	/users/{name}                     a person: AS2 or HTML by Accept (actors.ProfileHandler)
 //	/users/{name}/inbox               POST: a person's inbox
@@ -43,6 +44,7 @@ func (f *Federation) Routes(r chi.Router) {
 
 	r.Handle("/actor", mux)
 	r.Post("/actor/inbox", f.inbox.wrap(f.fed.SharedInbox()).ServeHTTP)
+	r.Handle("/actor/outbox", mux)
 	r.Handle("/inbox", inbox)
 	r.Handle("/activities/{id}", mux)
 	r.Handle("/users/{name}", profile)
