@@ -77,8 +77,77 @@ func (s *Service) receiveCreate(ctx context.Context, actor *Account, in Incoming
 	if !isNote(note) {
 		return nil
 	}
-	_, err = s.storeRemoteNote(ctx, actor, note)
-	return err
+	st, err := s.storeRemoteNote(ctx, actor, note)
+	if err != nil {
+		return err
+	}
+	s.fetchAncestors(ctx, st)
+	return nil
+}
+
+// fetchAncestors completes the thread of a stored remote reply whose parent
+// we do not hold: it walks up inReplyTo, fetching each missing ancestor
+// through the Fetcher and storing it through fetchRemoteNote (origin
+// checks, domain blocks, tombstones), linking each child to its parent. It
+// stops at the top of the thread, at an ancestor already stored, at one of
+// ours, after MaxThreadDepth ancestors, when the chain loops, or at the
+// first fetch that fails (the engine's per-activity fetch budget running
+// out among them: SECURITY.md rule 20). A failure is logged, never
+// returned: the reply itself is stored either way.
+func (s *Service) fetchAncestors(ctx context.Context, st *Status) {
+	if st == nil || st.InReplyToID != 0 || st.InReplyToIRI == "" {
+		return
+	}
+	child := st
+	seen := map[string]bool{stripFragment(st.IRI): true}
+	walked := map[int64]bool{st.ID: true} // never linked into a cycle
+	for depth := 0; ; depth++ {
+		iri := stripFragment(child.InReplyToIRI)
+		switch {
+		case seen[iri]:
+			s.log.InfoContext(ctx, "actors: reply chain loops", "status", st.IRI, "at", iri)
+			return
+		case depth >= MaxThreadDepth:
+			s.log.InfoContext(ctx, "actors: reply chain too long", "status", st.IRI, "depth", depth)
+			return
+		case s.isLocal(iri):
+			return // ours: stored (and linked on arrival) or deleted; never fetched
+		}
+		seen[iri] = true
+		parent, err := s.statusByIRI(ctx, s.db, iri)
+		stored := err == nil
+		if errkind.Of(err) == errkind.NotFound {
+			parent, err = s.fetchRemoteNote(ctx, iri)
+		}
+		if err != nil {
+			s.log.InfoContext(ctx, "actors: ancestor not fetched", "status", st.IRI, "ancestor", iri, "depth", depth+1, "error", err)
+			return
+		}
+		if parent.ReblogOfID != 0 {
+			return
+		}
+		if walked[parent.ID] || walked[parent.InReplyToID] {
+			// Stored just now as a reply to this very chain: A→B→A.
+			s.log.InfoContext(ctx, "actors: reply chain loops", "status", st.IRI, "at", iri)
+			return
+		}
+		walked[parent.ID] = true
+		_, err = s.db.NewUpdate().Model((*Status)(nil)).
+			Set("in_reply_to_id = ?", parent.ID).Set("in_reply_to_actor_id = ?", parent.ActorID).
+			Where("id = ? AND in_reply_to_id IS NULL", child.ID).Exec(ctx)
+		if err != nil {
+			s.log.ErrorContext(ctx, "actors: link reply to its parent", "status", child.IRI, "parent", parent.IRI, "error", err)
+			return
+		}
+		if child == st {
+			st.InReplyToID, st.InReplyToActorID = parent.ID, parent.ActorID
+		}
+		if stored || parent.InReplyToID != 0 || parent.InReplyToIRI == "" {
+			return
+		}
+		seen[stripFragment(parent.IRI)] = true
+		child = parent
+	}
 }
 
 // storeRemoteNote stores a remote note by author (already checked to be
