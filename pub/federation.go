@@ -60,6 +60,12 @@ type FederationConfig struct {
 	IDs IDMinter
 	// Logger receives processing outcomes; default the engine's, or none.
 	Logger *slog.Logger
+	// Observer, when set, is called exactly once for every request to the
+	// inboxes (SharedInbox, PersonalInbox), after its answer is written,
+	// in the request's goroutine, with its outcome: accepted, duplicate,
+	// or rejected and why (InboxReason). It must be safe for concurrent
+	// use and return quickly (count, do not block).
+	Observer func(InboxEvent)
 }
 
 // IDMinter assigns ids to what local actors publish. Implementations must be
@@ -270,13 +276,17 @@ func (f *Federation) SharedInbox() http.Handler {
 func (f *Federation) PersonalInbox() http.Handler {
 	return f.inbox(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := f.base + strings.TrimSuffix(r.URL.Path, "/inbox")
+		rep := reportFrom(r.Context())
+		rep.ev.Recipient = id
 		if _, err := f.actors.LocalActor(r.Context(), id); err != nil {
 			status := StatusFor(err)
 			if status == http.StatusNotFound {
 				http.Error(w, "no such actor", status)
+				rep.rejected(InboxUnknownRecipient, status, err)
 			} else {
 				f.log.ErrorContext(r.Context(), "pub: inbox: local actor lookup", slog.String("actor", id), slog.Any("error", err))
 				http.Error(w, http.StatusText(status), status)
+				rep.rejected(InboxInternal, status, err)
 			}
 			return
 		}
@@ -289,20 +299,25 @@ func (f *Federation) PersonalInbox() http.Handler {
 // workers.
 func (f *Federation) accept(w http.ResponseWriter, r *http.Request, recipient string) {
 	ctx := r.Context()
+	rep := reportFrom(ctx)
 	signer, _ := SignerFromContext(ctx)
 	act, _, ok := ActivityFromContext(ctx)
 	if !ok {
 		http.Error(w, "no verified activity", http.StatusInternalServerError)
+		rep.rejected(InboxInternal, http.StatusInternalServerError, errors.New("pub: inbox: no verified activity"))
 		return
 	}
+	rep.ev.ActivityID, rep.ev.Actor = act.ID(), act.IRI("actor")
 	if err := checkShape(act); err != nil {
 		f.log.InfoContext(ctx, "pub: inbox: refused", slog.String("id", act.ID()), slog.Any("error", err))
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		rep.rejected(InboxInvalid, http.StatusBadRequest, err)
 		return
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, "read body", http.StatusBadRequest)
+		rep.rejected(InboxInvalid, http.StatusBadRequest, fmt.Errorf("%w: read body: %w", ErrInvalidActivity, err))
 		return
 	}
 	f.markReachable(ctx, signer.Owner)
@@ -313,12 +328,14 @@ func (f *Federation) accept(w http.ResponseWriter, r *http.Request, recipient st
 	if err != nil {
 		f.log.ErrorContext(ctx, "pub: inbox: record", slog.String("id", act.ID()), slog.Any("error", err))
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		rep.rejected(InboxInternal, http.StatusInternalServerError, err)
 		return
 	}
 	if stored {
 		f.wake()
 	}
 	w.WriteHeader(http.StatusAccepted)
+	rep.recorded(stored, http.StatusAccepted)
 }
 
 // checkShape refuses activities that cannot be processed: no type, or no

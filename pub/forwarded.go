@@ -25,18 +25,23 @@ var errForgotten = errors.New("pub: forwarded activity not confirmed by its orig
 func (f *Federation) inbox(next http.Handler) http.Handler {
 	a := f.e.auth
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rep := &inboxReport{}
+		defer f.observe(rep)
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			rep.rejected(InboxMethod, http.StatusMethodNotAllowed, fmt.Errorf("pub: inbox: method %s", r.Method))
 			return
 		}
 		ctx := transport.WithBudget(r.Context(), a.cfg.FetchBudget)
+		ctx = context.WithValue(ctx, inboxReportKey{}, rep)
 		r = r.WithContext(ctx)
 		signer, act, check, err := a.inbox(ctx, r)
 		if errors.Is(err, ErrSignerNotActor) && f.cfg.AcceptForwarded {
 			err = f.acceptForwarded(w, r)
 		}
 		if err != nil {
+			rep.rejected(InboxReasonFor(err), StatusFor(err), err)
 			a.reject(ctx, w, r, err)
 			return
 		}
@@ -108,6 +113,9 @@ func (f *Federation) acceptForwarded(w http.ResponseWriter, r *http.Request) err
 		f.wake()
 	}
 	w.WriteHeader(http.StatusAccepted)
+	rep := reportFrom(ctx)
+	rep.ev.ActivityID, rep.ev.Actor, rep.ev.Recipient, rep.ev.Forwarded = id, actor, recipient, true
+	rep.recorded(stored, http.StatusAccepted)
 	return nil
 }
 

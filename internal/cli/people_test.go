@@ -314,10 +314,47 @@ func TestInboxMetrics(t *testing.T) {
 		}
 	}
 	body := MustGet(t, inst.URL+"/metrics").body
-	if n := counter(body, `commonroom_inbox_requests_total{outcome="rejected",reason="signature"}`); n != 3 {
-		t.Errorf("inbox rejections for the signature = %v, want 3\n%s", n, grepLines(body, "commonroom_inbox"))
+	if n := counter(body, `commonroom_inbox_requests_total{outcome="rejected",reason="unsigned"}`); n != 3 {
+		t.Errorf("inbox rejections of unsigned requests = %v, want 3\n%s", n, grepLines(body, "commonroom_inbox"))
 	}
 	if n := counter(body, `commonroom_inbox_requests_total{outcome="accepted",reason=""}`); n != 0 {
 		t.Errorf("inbox acceptances = %v, want 0", n)
+	}
+
+	// The same activity, signed by another server, twice: accepted once,
+	// then counted as a duplicate (both answered 202).
+	other := apptest.Start(t, apptest.Options{Args: []string{"--insecure-http"}})
+	actor := other.URL + "/actor"
+	act := `{"@context":"https://www.w3.org/ns/activitystreams","id":"` + actor + `#likes/1","type":"Like","actor":"` + actor + `","object":"` + inst.URL + `/users/ada"}`
+	for i := range 2 {
+		req, err := http.NewRequest(http.MethodPost, inst.URL+"/users/ada/inbox", strings.NewReader(act))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/activity+json")
+		if err := other.Federation.Engine().InstanceActor().SignRequest(req, []byte(act)); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusAccepted {
+			t.Errorf("signed POST %d = %d, want 202", i+1, res.StatusCode)
+		}
+	}
+	body = MustGet(t, inst.URL+"/metrics").body
+	for _, tt := range []struct {
+		series string
+		want   float64
+	}{
+		{`commonroom_inbox_requests_total{outcome="accepted",reason=""}`, 1},
+		{`commonroom_inbox_requests_total{outcome="duplicate",reason=""}`, 1},
+		{`commonroom_inbox_requests_total{outcome="rejected",reason="unsigned"}`, 3},
+	} {
+		if n := counter(body, tt.series); n != tt.want {
+			t.Errorf("%s = %v, want %v\n%s", tt.series, n, tt.want, grepLines(body, "commonroom_inbox"))
+		}
 	}
 }

@@ -210,7 +210,9 @@ func New(ctx context.Context, d *bun.DB, cfg Config) (*Federation, error) {
 		dc.Observer = metrics
 	}
 	// pub.Federation runs the one delivery pool, over pub/bunstore's
-	// queue, signing each job as its actor.
+	// queue, signing each job as its actor, and reports every inbox
+	// request's outcome to the inbox metrics.
+	f.inbox = newInboxMetrics()
 	f.fed, err = pub.NewFederation(f.engine, pub.FederationConfig{
 		Store:    bunstore.NewFederationStore(d),
 		Queue:    bunstore.New(d),
@@ -218,6 +220,7 @@ func New(ctx context.Context, d *bun.DB, cfg Config) (*Federation, error) {
 		Hooks:    f.actors.Hooks(),
 		Delivery: dc,
 		Logger:   logger,
+		Observer: f.inbox.observe,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("federation: %w", err)
@@ -254,7 +257,6 @@ func New(ctx context.Context, d *bun.DB, cfg Config) (*Federation, error) {
 		return nil, fmt.Errorf("federation: %w", err)
 	}
 
-	f.inbox = newInboxMetrics()
 	if cfg.Registry != nil {
 		if err := metrics.register(cfg.Registry, f.fed.Pool(), logger); err != nil {
 			return nil, fmt.Errorf("federation: %w", err)

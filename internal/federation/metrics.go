@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/commonroom/commonroom/pub"
 	"github.com/commonroom/commonroom/pub/delivery"
 )
 
@@ -171,58 +171,26 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.hosts, prometheus.GaugeValue, float64(q.UnavailableHosts), "unavailable")
 }
 
-// inboxMetrics counts what the inboxes answer. pub exposes no observer of
-// its inbox checks, so the outcome is read from the response status, which
-// pub chooses by reason: 202 accepted (a duplicate included), 400 a
-// malformed or misshapen activity, 401 a missing, invalid or unverifiable
-// signature, 403 a blocked domain or actor, 404 an unknown recipient, 413 a
-// body too large, 415 a wrong content type, 429 rate limited, 5xx our own
-// failure.
+// inboxMetrics counts inbox requests by the outcome pub reports for each
+// (it is the pub.FederationConfig Observer): accepted, duplicate (already
+// recorded, answered 202), or rejected with pub's reason (unsigned,
+// signature, digest, time_window, key, gone, blocked, local_actor,
+// actor_mismatch, invalid, too_large, unknown_recipient, method,
+// internal).
 type inboxMetrics struct {
 	requests *prometheus.CounterVec
-}
-
-// inboxReason names the outcome and reason labels of an inbox answer.
-func inboxReason(status int) (outcome, reason string) {
-	switch {
-	case status >= 200 && status < 300:
-		return "accepted", ""
-	case status == http.StatusBadRequest:
-		return "rejected", "invalid"
-	case status == http.StatusUnauthorized:
-		return "rejected", "signature"
-	case status == http.StatusForbidden:
-		return "rejected", "blocked"
-	case status == http.StatusNotFound:
-		return "rejected", "unknown_recipient"
-	case status == http.StatusMethodNotAllowed:
-		return "rejected", "method"
-	case status == http.StatusRequestEntityTooLarge:
-		return "rejected", "too_large"
-	case status == http.StatusUnsupportedMediaType:
-		return "rejected", "content_type"
-	case status == http.StatusTooManyRequests:
-		return "rejected", "rate_limited"
-	case status >= 500:
-		return "rejected", "internal"
-	default:
-		return "rejected", "other"
-	}
 }
 
 func newInboxMetrics() *inboxMetrics {
 	m := &inboxMetrics{requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "commonroom_inbox_requests_total",
-		Help: "Activities POSTed to the inboxes, by outcome (accepted, rejected) and reason of a rejection: invalid, signature, blocked, unknown_recipient, method, too_large, content_type, rate_limited, internal, other.",
+		Help: "Requests to the inboxes, by outcome (accepted, duplicate, rejected) and reason of a rejection: unsigned, signature, digest, time_window, key, gone, blocked, local_actor, actor_mismatch, invalid, too_large, unknown_recipient, method, internal.",
 	}, []string{"outcome", "reason"})}
-	// Every series exists from the start: one status of each reason.
-	for _, status := range []int{
-		http.StatusAccepted, http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
-		http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge,
-		http.StatusUnsupportedMediaType, http.StatusTooManyRequests, http.StatusInternalServerError,
-		http.StatusTeapot, // other
-	} {
-		m.requests.WithLabelValues(inboxReason(status))
+	// Every series exists from the start.
+	m.requests.WithLabelValues(pub.InboxAccepted.String(), "")
+	m.requests.WithLabelValues(pub.InboxDuplicate.String(), "")
+	for _, r := range pub.InboxReasons() {
+		m.requests.WithLabelValues(pub.InboxRejected.String(), string(r))
 	}
 	return m
 }
@@ -234,33 +202,7 @@ func (m *inboxMetrics) register(reg prometheus.Registerer) error {
 	return nil
 }
 
-// wrap counts the answers h gives.
-func (m *inboxMetrics) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(sw, r)
-		m.requests.WithLabelValues(inboxReason(sw.status)).Inc()
-	})
+// observe counts one inbox request; it is the Federation's inbox observer.
+func (m *inboxMetrics) observe(e pub.InboxEvent) {
+	m.requests.WithLabelValues(e.Outcome.String(), string(e.Reason)).Inc()
 }
-
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status  int
-	written bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.written {
-		w.status, w.written = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	w.written = true
-	return w.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -38,21 +38,20 @@ import (
 func (f *Federation) Routes(r chi.Router) {
 	mux := http.NewServeMux()
 	f.fed.Routes(mux)
-	inbox := f.inbox.wrap(mux)
 	profile := f.negotiate(f.actors.ProfileHandler(), f.actors.ProfileHandler())
 	status := f.negotiate(mux, f.actors.StatusHandler())
 
 	r.Handle("/actor", mux)
-	r.Post("/actor/inbox", f.inbox.wrap(f.fed.SharedInbox()).ServeHTTP)
+	r.Post("/actor/inbox", f.fed.SharedInbox().ServeHTTP)
 	r.Handle("/actor/outbox", mux)
-	r.Handle("/inbox", inbox)
+	r.Handle("/inbox", mux)
 	r.Handle("/activities/{id}", mux)
 	r.Handle("/users/{name}", profile)
 	r.Handle("/users/{name}/statuses/{id}", status)
 	r.Handle("/groups/{name}", mux)
 	r.Handle("/groups/{name}/statuses/{id}", mux)
 	for _, dir := range []string{"/users/{name}", "/groups/{name}"} {
-		r.Handle(dir+"/inbox", inbox)
+		r.Handle(dir+"/inbox", mux)
 		for _, c := range []string{"outbox", "followers", "following", "liked", "featured"} {
 			r.Handle(dir+"/"+c, mux)
 		}
