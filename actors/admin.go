@@ -56,31 +56,58 @@ func (s *Service) requireModerator(ctx context.Context, id int64) error {
 	return err
 }
 
+// NewReport is what FileReport needs.
+type NewReport struct {
+	// TargetID is the account reported.
+	TargetID int64
+	// StatusIDs are statuses of the target's the report names; optional.
+	StatusIDs []int64
+	// Comment is the reporter's explanation, at most MaxReportComment
+	// characters.
+	Comment string
+	// Forward, for a remote target, also sends the report to the target's
+	// server: a Flag by the instance actor (never naming the reporter),
+	// with the account and the statuses as object and the comment as
+	// content, delivered to the target's inbox (as Mastodon does).
+	Forward bool
+}
+
 // Report files a report by the local account reporterID about targetID,
-// optionally naming some of the target's statuses. Reporting oneself, a
-// status that is not the target's and an over-long comment are Invalid.
+// optionally naming some of the target's statuses, without forwarding it;
+// see FileReport.
 func (s *Service) Report(ctx context.Context, reporterID, targetID int64, statusIDs []int64, comment string) (*Report, error) {
-	r, err := s.report(ctx, reporterID, targetID, statusIDs, comment)
+	return s.FileReport(ctx, reporterID, NewReport{TargetID: targetID, StatusIDs: statusIDs, Comment: comment})
+}
+
+// FileReport files a report by the local account reporterID into the
+// moderators' queue and, when nr.Forward is set and the target is remote,
+// queues its Flag for the target's server in the same transaction.
+// Reporting oneself, a status that is not the target's and an over-long
+// comment are Invalid, and nothing is stored or sent.
+func (s *Service) FileReport(ctx context.Context, reporterID int64, nr NewReport) (*Report, error) {
+	r, err := s.report(ctx, reporterID, nr)
 	if err != nil {
-		return nil, fmt.Errorf("actors: report %d by %d: %w", targetID, reporterID, err)
+		return nil, fmt.Errorf("actors: report %d by %d: %w", nr.TargetID, reporterID, err)
 	}
 	return r, nil
 }
 
-func (s *Service) report(ctx context.Context, reporterID, targetID int64, statusIDs []int64, comment string) (*Report, error) {
-	if err := s.checkText("comment", comment, MaxReportComment); err != nil {
+func (s *Service) report(ctx context.Context, reporterID int64, nr NewReport) (*Report, error) {
+	if err := s.checkText("comment", nr.Comment, MaxReportComment); err != nil {
 		return nil, err
 	}
-	if _, _, err := s.pair(ctx, s.db, reporterID, targetID); err != nil {
+	_, target, err := s.pair(ctx, s.db, reporterID, nr.TargetID)
+	if err != nil {
 		return nil, err
 	}
-	if len(statusIDs) > 0 {
-		n, err := s.db.NewSelect().Model((*Status)(nil)).
-			Where("id IN (?) AND actor_id = ?", bun.In(statusIDs), targetID).Count(ctx)
+	var statuses []Status
+	if len(nr.StatusIDs) > 0 {
+		err := s.db.NewSelect().Model(&statuses).
+			Where("id IN (?) AND actor_id = ?", bun.In(nr.StatusIDs), nr.TargetID).Order("id").Scan(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if int(n) != len(statusIDs) {
+		if len(statuses) != len(nr.StatusIDs) {
 			return nil, errkind.New(errkind.Invalid, "a reported status is not the reported account's")
 		}
 	}
@@ -88,12 +115,51 @@ func (s *Service) report(ctx context.Context, reporterID, targetID int64, status
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{ID: id, ReporterID: reporterID, TargetID: targetID, StatusIDsJSON: mustJSON(nonNil(statusIDs)),
-		Comment: strings.TrimSpace(comment), CreatedAt: s.timestamp()}
-	if _, err := s.db.NewInsert().Model(r).Exec(ctx); err != nil {
-		return nil, mapGraphError(err, "already reported")
+	r := &Report{ID: id, ReporterID: reporterID, TargetID: nr.TargetID, StatusIDsJSON: mustJSON(nonNil(nr.StatusIDs)),
+		Comment: strings.TrimSpace(nr.Comment), CreatedAt: s.timestamp()}
+	err = s.tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
+			return mapGraphError(err, "already reported")
+		}
+		if !nr.Forward || target.Local() {
+			return nil
+		}
+		return s.publishFlag(ctx, target, statuses, r.Comment)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// InstanceActorIRI is the IRI of the server's own actor (pub's instance
+// actor at /actor), which forwarded reports are sent as.
+func (s *Service) InstanceActorIRI() string { return s.base + "/actor" }
+
+// publishFlag queues the Flag forwarding a report about the remote account
+// target, by the instance actor, to target. It must run inside Service.tx.
+func (s *Service) publishFlag(ctx context.Context, target *Account, statuses []Status, comment string) error {
+	instance := &Account{IRI: s.InstanceActorIRI()}
+	objects := []string{target.IRI}
+	for _, st := range statuses {
+		objects = append(objects, st.IRI)
+	}
+	flag, err := s.newActivity("Flag", instance, target.IRI)
+	if err != nil {
+		return err
+	}
+	if err := flag.Set("object", streams.IRIList(objects...)); err != nil {
+		return fmt.Errorf("build Flag: %w", err)
+	}
+	if comment != "" {
+		if err := flag.Set("content", streams.String(comment)); err != nil {
+			return fmt.Errorf("build Flag: %w", err)
+		}
+	}
+	if err := setAudience(flag, []string{target.IRI}, nil); err != nil {
+		return err
+	}
+	return s.publish(ctx, instance, flag)
 }
 
 func nonNil(ids []int64) []int64 {

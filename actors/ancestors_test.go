@@ -3,6 +3,7 @@ package actors_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -23,6 +24,8 @@ type threadPeer struct {
 	mu      sync.Mutex
 	parents map[string]string // note path → parent path ("" for none)
 	fetches int
+	posts   []*http.Request // POSTs to zoe's inbox, with bodies read
+	bodies  []string
 }
 
 func newThreadPeer(t *testing.T) *threadPeer {
@@ -39,6 +42,14 @@ func (p *threadPeer) zoe() string { return p.base + "/users/zoe" }
 func (p *threadPeer) serve(w http.ResponseWriter, r *http.Request) {
 	var doc string
 	switch path := r.URL.Path; {
+	case r.Method == http.MethodPost && path == "/users/zoe/inbox":
+		b, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		p.posts = append(p.posts, r)
+		p.bodies = append(p.bodies, string(b))
+		p.mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		return
 	case path == "/users/zoe":
 		doc = remoteDoc(p.zoe(), "zoe", false)
 	case strings.HasPrefix(path, "/endless/"):

@@ -63,7 +63,10 @@ type FederationPublisher struct {
 	Federation *pub.Federation
 }
 
-// Publish implements Publisher. Besides follow answers, an Add or Remove
+// Publish implements Publisher. Besides follow answers, a Flag by the
+// instance actor (a forwarded report, Service.FileReport) is delivered to
+// the inbox of the account it is addressed to, and never stored in an
+// outbox; an Add or Remove
 // targeting the actor's featured collection goes through
 // Federation.Feature or Unfeature, and an Update of the actor itself
 // (which Federation.Publish refuses: it updates only stored objects) is
@@ -77,6 +80,9 @@ func (p FederationPublisher) Publish(ctx context.Context, actorIRI string, act *
 	}
 	if act.Is("Update") && act.IRI("object") == actorIRI {
 		return p.publishActorUpdate(ctx, actorIRI, act)
+	}
+	if act.Is("Flag") && actorIRI == p.Federation.Engine().InstanceActor().ID() {
+		return p.publishFlag(ctx, act)
 	}
 	if follow := act.Object("object"); follow != nil && follow.Is("Follow") && (act.Is("Accept") || act.Is("Reject")) {
 		var err error
@@ -129,6 +135,47 @@ func (p FederationPublisher) publishActorUpdate(ctx context.Context, actorIRI st
 	}
 	if err := p.Federation.Pool().Enqueue(ctx, jobs...); err != nil {
 		return fmt.Errorf("actors: update of %s: %w", actorIRI, err)
+	}
+	return nil
+}
+
+// publishFlag queues a forwarded report, signed by the instance actor, for
+// the personal inbox of each remote actor it is addressed to (to), as
+// Mastodon sends it. The recipients' documents come through the engine's
+// Fetcher.
+func (p FederationPublisher) publishFlag(ctx context.Context, act *streams.Object) error {
+	engine := p.Federation.Engine()
+	keyID := engine.InstanceActor().KeyID()
+	body, err := act.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("actors: flag: %w", err)
+	}
+	var jobs []delivery.Job
+	seen := map[string]bool{}
+	for _, to := range act.IRIs("to") {
+		if engine.Fetcher().IsLocal(to) {
+			continue
+		}
+		doc, err := engine.Fetcher().Fetch(ctx, to)
+		if err != nil {
+			return fmt.Errorf("actors: flag for %s: %w", to, err)
+		}
+		inbox := doc.IRI("inbox")
+		if inbox == "" || seen[inbox] || engine.Fetcher().IsLocal(inbox) {
+			continue
+		}
+		seen[inbox] = true
+		j, err := delivery.NewJob(inbox, keyID, act.ID(), body)
+		if err != nil {
+			continue // an inbox that is not a deliverable URL
+		}
+		jobs = append(jobs, j)
+	}
+	if len(jobs) == 0 {
+		return fmt.Errorf("actors: flag %s: no inbox to deliver to: %w", act.ID(), ErrUndeliverable)
+	}
+	if err := p.Federation.Pool().Enqueue(ctx, jobs...); err != nil {
+		return fmt.Errorf("actors: flag %s: %w", act.ID(), err)
 	}
 	return nil
 }
