@@ -472,7 +472,7 @@ func (f *Federation) onUpdate(ctx context.Context, in *Inbound, signer VerifiedS
 	case len(by) != 1 || by[0] != old.AttributedTo:
 		return fmt.Errorf("%w: update changes attributedTo of %s to %v", ErrRejected, obj.ID(), by)
 	}
-	if p, ok := obj.Time("published"); ok && !p.Equal(old.Published) || !ok && obj.Has("published") {
+	if f.changesPublished(old, obj) {
 		return fmt.Errorf("%w: update changes published of %s", ErrRejected, obj.ID())
 	}
 	so, err := storedObject(obj, false, f.clock.Now())
@@ -483,6 +483,28 @@ func (f *Federation) onUpdate(ctx context.Context, in *Inbound, signer VerifiedS
 		so.Published = old.Published
 	}
 	return f.store.PutObject(ctx, so)
+}
+
+// changesPublished reports whether obj, an update of the stored old,
+// carries a published time other than old's, or one that does not parse
+// (SECURITY rule 23); an update without published keeps old's. old's time
+// is read from its stored body, which keeps it as published: a store may
+// hold StoredObject.Published at a coarser precision (pub/bunstore keeps
+// milliseconds), and a Note published at .123456 must stay editable. When
+// the body has none, the times are compared to the millisecond.
+func (f *Federation) changesPublished(old StoredObject, obj *streams.Object) bool {
+	p, ok := obj.Time("published")
+	if !ok {
+		return obj.Has("published")
+	}
+	if len(old.Body) > 0 {
+		if prev, err := f.e.cfg.Registry.ParseLimits(old.Body, f.e.cfg.Limits); err == nil {
+			if q, ok := prev.Time("published"); ok {
+				return !p.Equal(q)
+			}
+		}
+	}
+	return old.Published.IsZero() || p.UnixMilli() != old.Published.UnixMilli()
 }
 
 func (f *Federation) onDelete(ctx context.Context, in *Inbound, signer VerifiedSigner) error {

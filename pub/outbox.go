@@ -213,7 +213,7 @@ func (f *Federation) applyOutbound(ctx context.Context, local LocalActor, act *s
 		if !old.Deleted.IsZero() || old.AttributedTo != local.ID || !slices.Equal(obj.IRIs("attributedTo"), []string{local.ID}) {
 			return fmt.Errorf("pub: publish: %w: %s may not update %s", ErrRejected, local.ID, obj.ID())
 		}
-		if p, ok := obj.Time("published"); ok && !p.Equal(old.Published) {
+		if f.changesPublished(old, obj) {
 			return fmt.Errorf("pub: publish: %w: update changes published", ErrRejected)
 		}
 		so, err := storedObject(obj, true, now)
