@@ -173,11 +173,7 @@ func SignAs(ctx context.Context, keys *ActorKeys) context.Context {
 func (a *InstanceActor) SignRequest(req *http.Request, body []byte) error {
 	scheme := httpsig.Cavage
 	if a.schemes != nil {
-		host := req.Host
-		if host == "" {
-			host = req.URL.Host
-		}
-		scheme = a.schemes.Preferred(host)
+		scheme = a.schemes.Preferred(schemesHost(req))
 	}
 	signer := a.signer
 	if keys, ok := req.Context().Value(signAsKey{}).(*ActorKeys); ok && keys != nil {
@@ -191,6 +187,23 @@ func (a *InstanceActor) SignRequest(req *http.Request, body []byte) error {
 		return fmt.Errorf("pub: sign request as %s: %w", signer.KeyID(), err)
 	}
 	return nil
+}
+
+// schemesHost is the key HostSchemes remembers req's host under: the
+// canonical host[:port] of its URL's origin (lowercased, IDNA, no default
+// port), as pub/delivery records what peers accept, so that every spelling
+// of one origin shares one memory. A URL without an http(s) origin keeps
+// its raw host; the transport refuses to send it anyway.
+func schemesHost(req *http.Request) string {
+	if req.URL != nil {
+		if o, err := transport.OriginOf(req.URL); err == nil {
+			return o.HostPort()
+		}
+		if req.URL.Host != "" {
+			return req.URL.Host
+		}
+	}
+	return req.Host
 }
 
 // Document returns the actor document as served: AS2 JSON with publicKey
