@@ -37,6 +37,10 @@ type Options struct {
 	Routers []server.Router
 }
 
+// TestRateLimitAPI is the rate_limit_api Start gives servers unless
+// Options.Args sets another: far above what any test sends.
+const TestRateLimitAPI = "1000000/5m"
+
 // Instance is a running server.
 type Instance struct {
 	// URL is the server's base URL, such as http://127.0.0.1:41234.
@@ -98,7 +102,10 @@ func Start(tb testing.TB, opts Options) *Instance {
 		Moderator:  func(m *federation.Moderator) { inst.Moderator = m },
 		OAuth:      func(s *oauth.Service) { inst.OAuth = s },
 	}
-	args := append([]string{"serve", "--host", host, "--db", opts.DSN, "--log-level", "debug"}, opts.Args...)
+	// A high API rate limit, so that tests making many requests do not trip
+	// it; a test of the limit sets its own in Args, which come later and win.
+	args := append([]string{"serve", "--host", host, "--db", opts.DSN, "--log-level", "debug",
+		"--rate-limit-api", TestRateLimitAPI}, opts.Args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	inst.cancel = cancel
 	go func() {

@@ -55,7 +55,11 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	authHandler, err := oauth.NewHandler(auth, oauth.HandlerOptions{})
+	// One answer to "who is the client?" for access logs, the sign-in
+	// throttles and the API rate limit: the connection's address, or behind
+	// a trusted proxy the address it forwarded.
+	proxies := server.TrustedProxies(cfg.TrustedProxies)
+	authHandler, err := oauth.NewHandler(auth, oauth.HandlerOptions{ClientIP: proxies.ClientIP})
 	if err != nil {
 		return err
 	}
@@ -73,6 +77,9 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 		DB:              d.DB.DB,
 		Registry:        registry,
 		Routers:         routers,
+		TrustedProxies:  proxies,
+		APIRateLimit:    cfg.RateLimitAPI.Requests,
+		APIRateWindow:   cfg.RateLimitAPI.Window,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 	})
 	if err != nil {
@@ -91,6 +98,8 @@ func (m *Main) serve(ctx context.Context, args []string) (err error) {
 		"addr", ln.Addr().String(),
 		"public_url", cfg.BaseURL(),
 		"db", db.Redact(cfg.DatabaseDSN()),
+		"rate_limit_api", cfg.RateLimitAPI.String(),
+		"trusted_proxies", len(cfg.TrustedProxies),
 		"version", Version,
 	)
 	// The federation's inbox workers, delivery and key pools and outbox

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -70,6 +71,94 @@ type Config struct {
 	// OAuthPasswordGrant enables OAuth's grant_type=password for legacy
 	// clients (it hands the person's password to the app).
 	OAuthPasswordGrant bool
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// is believed: a request from one of these networks is attributed to
+	// the right-most address in the header that is not itself trusted.
+	// Empty (the default) means the header is never read.
+	TrustedProxies []netip.Prefix
+	// RateLimitAPI bounds requests to /api/* and /oauth/token per client:
+	// per bearer token when one is sent, per IP address (IPv6 per /64)
+	// otherwise. A zero RateLimit turns the limit off.
+	RateLimitAPI RateLimit
+}
+
+// RateLimit is a number of requests allowed in a window, written "300/5m".
+// The zero value means no limit.
+type RateLimit struct {
+	Requests int
+	Window   time.Duration
+}
+
+// Off reports whether the limit is turned off.
+func (r RateLimit) Off() bool { return r.Requests <= 0 }
+
+// String returns the limit as ParseRateLimit reads it: "300/5m0s", or "off".
+func (r RateLimit) String() string {
+	if r.Off() {
+		return "off"
+	}
+	return strconv.Itoa(r.Requests) + "/" + r.Window.String()
+}
+
+// ParseRateLimit reads "N/DURATION" (such as "300/5m"); "0" and "off" mean
+// no limit.
+func ParseRateLimit(s string) (RateLimit, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" || strings.EqualFold(s, "off") {
+		return RateLimit{}, nil
+	}
+	n, w, ok := strings.Cut(s, "/")
+	if !ok {
+		return RateLimit{}, errors.New(`want requests/window such as "300/5m", or "off"`)
+	}
+	requests, err := strconv.Atoi(strings.TrimSpace(n))
+	if err != nil || requests < 0 {
+		return RateLimit{}, errors.New(`want a whole number of requests before the slash, such as "300/5m"`)
+	}
+	window, err := time.ParseDuration(strings.TrimSpace(w))
+	if err != nil || window < time.Second {
+		return RateLimit{}, errors.New(`want a window of at least 1s after the slash, such as "300/5m"`)
+	}
+	if requests == 0 {
+		return RateLimit{}, nil
+	}
+	return RateLimit{Requests: requests, Window: window}, nil
+}
+
+// ParseTrustedProxies reads a comma-separated list of CIDRs (10.0.0.0/8,
+// fd00::/8); a bare address stands for itself alone. Blank items are
+// skipped.
+func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !strings.Contains(item, "/") {
+			a, err := netip.ParseAddr(item)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an address", item)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", item)
+		}
+		if p.Addr().Is4In6() {
+			// ::ffff:10.0.0.0/104 is 10.0.0.0/8: compare in one family.
+			bits := p.Bits() - 96
+			if bits < 0 {
+				return nil, fmt.Errorf("%q is wider than the IPv4-mapped range", item)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), bits)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // The registration modes, as the oauth package names them.
@@ -114,6 +203,8 @@ func DefaultConfig() Config {
 		DeliveryPerHost:     4,
 
 		Registration: RegistrationClosed,
+
+		RateLimitAPI: RateLimit{Requests: 300, Window: 5 * time.Minute},
 	}
 }
 

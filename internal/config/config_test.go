@@ -1,11 +1,14 @@
 package config_test
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +53,7 @@ func MustLoad(tb testing.TB, args []string, e env) config.Config {
 func TestDefaults(t *testing.T) {
 	cfg := MustLoad(t, nil, nil)
 	want := config.DefaultConfig()
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config with nothing set = %+v, want %+v", cfg, want)
 	}
 	if cfg.Addr != "127.0.0.1:8080" || cfg.Host != "localhost:8080" || cfg.DatabaseDSN() != "sqlite:"+filepath.Join("data", "commonroom.db") {
@@ -292,6 +295,61 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		row := "| `" + f.Key + "` | `--" + f.Flag() + "` | `" + f.Env() + "` |"
 		if !strings.Contains(string(readme), row) {
 			t.Errorf("README.md has no row starting %s", row)
+		}
+	}
+}
+
+func TestTrustedProxiesAndRateLimit(t *testing.T) {
+	dir := t.TempDir()
+	toml := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(toml, []byte("trusted_proxies = [\"10.0.0.0/8\", \"fd00::/8\", \"192.0.2.7\"]\nrate_limit_api = \"50/1m\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := MustLoad(t, []string{"--config", toml}, nil)
+	if got := fmt.Sprint(cfg.TrustedProxies); got != "[10.0.0.0/8 fd00::/8 192.0.2.7/32]" {
+		t.Errorf("trusted_proxies from file = %s", got)
+	}
+	if cfg.RateLimitAPI != (config.RateLimit{Requests: 50, Window: time.Minute}) {
+		t.Errorf("rate_limit_api from file = %+v", cfg.RateLimitAPI)
+	}
+
+	tests := []struct {
+		name  string
+		args  []string
+		env   env
+		proxy string
+		limit config.RateLimit
+	}{
+		{"defaults", nil, nil, "[]", config.RateLimit{Requests: 300, Window: 5 * time.Minute}},
+		{"flag list", []string{"--trusted-proxies", " 10.1.0.0/16 , ::ffff:172.16.0.0/108"}, nil, "[10.1.0.0/16 172.16.0.0/12]", config.RateLimit{Requests: 300, Window: 5 * time.Minute}},
+		{"env", nil, env{"COMMONROOM_TRUSTED_PROXIES": "2001:db8::1", "COMMONROOM_RATE_LIMIT_API": "100000/5m"}, "[2001:db8::1/128]", config.RateLimit{Requests: 100000, Window: 5 * time.Minute}},
+		{"off", []string{"--rate-limit-api", "off"}, nil, "[]", config.RateLimit{}},
+		{"zero", []string{"--rate-limit-api", "0"}, nil, "[]", config.RateLimit{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := MustLoad(t, tt.args, tt.env)
+			if got := fmt.Sprint(cfg.TrustedProxies); got != tt.proxy && !(tt.proxy == "[]" && len(cfg.TrustedProxies) == 0) {
+				t.Errorf("TrustedProxies = %s, want %s", got, tt.proxy)
+			}
+			if cfg.RateLimitAPI != tt.limit {
+				t.Errorf("RateLimitAPI = %+v, want %+v", cfg.RateLimitAPI, tt.limit)
+			}
+		})
+	}
+
+	for _, bad := range [][]string{
+		{"--trusted-proxies", "10.0.0.0/33"},
+		{"--trusted-proxies", "proxy.internal"},
+		{"--rate-limit-api", "300"},
+		{"--rate-limit-api", "-1/5m"},
+		{"--rate-limit-api", "300/0s"},
+		{"--rate-limit-api", "lots/5m"},
+	} {
+		_, err := load(bad, nil)
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Key != strings.ReplaceAll(strings.TrimPrefix(bad[0], "--"), "-", "_") {
+			t.Errorf("load(%q) = %v, want a config error for its key", bad, err)
 		}
 	}
 }

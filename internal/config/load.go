@@ -33,6 +33,7 @@ type Field struct {
 	Usage  string
 	isBool bool // a flag without a value means true; files may give a boolean
 	isInt  bool // files may give an integer
+	isList bool // files may give a list of strings, read as one comma-separated string
 	get    func(Config) string
 	set    func(*Config, string) error
 }
@@ -103,6 +104,34 @@ func Fields() []Field {
 			set: func(c *Config, v string) error { c.Registration = v; return nil }},
 		boolField("oauth_password_grant", "allow OAuth's password grant for legacy clients (they see the password)",
 			func(c *Config) *bool { return &c.OAuthPasswordGrant }),
+		{Key: "trusted_proxies", isList: true,
+			Usage: "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (empty: never read the header)",
+			get: func(c Config) string {
+				items := make([]string, len(c.TrustedProxies))
+				for i, p := range c.TrustedProxies {
+					items[i] = p.String()
+				}
+				return strings.Join(items, ",")
+			},
+			set: func(c *Config, v string) error {
+				ps, err := ParseTrustedProxies(v)
+				if err != nil {
+					return err
+				}
+				c.TrustedProxies = ps
+				return nil
+			}},
+		{Key: "rate_limit_api", isInt: true,
+			Usage: `requests to /api/* and /oauth/token per token or per IP (IPv6 /64), such as "300/5m"; 0 or "off" disables (benchmarks raise this)`,
+			get:   func(c Config) string { return c.RateLimitAPI.String() },
+			set: func(c *Config, v string) error {
+				r, err := ParseRateLimit(v)
+				if err != nil {
+					return err
+				}
+				c.RateLimitAPI = r
+				return nil
+			}},
 	}
 }
 
@@ -291,6 +320,19 @@ func LoadFile(path string, cfg *Config) error {
 				return &Error{Key: k, Value: fmt.Sprint(v), Source: source, Reason: "want a string"}
 			}
 			text = fmt.Sprint(v)
+		case []any:
+			if !field.isList {
+				return &Error{Key: k, Value: fmt.Sprint(v), Source: source, Reason: "want a string, not a list"}
+			}
+			items := make([]string, len(v))
+			for i, item := range v {
+				s, ok := item.(string)
+				if !ok {
+					return &Error{Key: k, Value: fmt.Sprint(v), Source: source, Reason: "want a list of strings"}
+				}
+				items[i] = s
+			}
+			text = strings.Join(items, ",")
 		default:
 			return &Error{Key: k, Value: fmt.Sprint(v), Source: source, Reason: fmt.Sprintf("want a string, not %T", v)}
 		}

@@ -71,8 +71,13 @@ func routePattern(r *http.Request) string {
 }
 
 // AccessLog logs one line per request at Info level: method, route pattern,
-// path, status, bytes written, duration and request ID.
-func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+// path, status, bytes written, duration, request ID and the client's
+// address from clientIP (nil: TrustedProxies(nil).ClientIP, the
+// connection's address).
+func AccessLog(logger *slog.Logger, clientIP func(*http.Request) string) func(http.Handler) http.Handler {
+	if clientIP == nil {
+		clientIP = TrustedProxies(nil).ClientIP
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -86,6 +91,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				slog.Int("bytes", ww.BytesWritten()),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("request_id", RequestIDFrom(r.Context())),
+				slog.String("client_ip", clientIP(r)),
 			)
 		})
 	}

@@ -1,5 +1,6 @@
 // Package server is Commonroom's HTTP base: one chi router with request IDs,
-// access logs, Prometheus metrics and panic recovery, the /healthz and
+// access logs, Prometheus metrics, panic recovery and the client API's rate
+// limit, the /healthz and
 // /metrics endpoints, and a graceful Serve. Packages mount their own routes
 // on it through the Router interface.
 package server
@@ -50,6 +51,15 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Routers mount the packages' routes, in order.
 	Routers []Router
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed when working out the client's address (see
+	// TrustedProxies.ClientIP). Nil trusts none.
+	TrustedProxies TrustedProxies
+	// APIRateLimit is how many requests to /api/* and /oauth/token one
+	// bearer token, or one client IP (IPv6 /64), may make per
+	// APIRateWindow (see APIRateLimit). Zero means no limit.
+	APIRateLimit  int
+	APIRateWindow time.Duration
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests once
 	// its context is cancelled. Zero means 15 seconds.
 	ShutdownTimeout time.Duration
@@ -105,7 +115,9 @@ func New(opts Options) (*Server, error) {
 	}
 
 	r := chi.NewRouter()
-	r.Use(RequestID, AccessLog(s.logger), metrics.middleware, Recover(s.logger))
+	clientIP := opts.TrustedProxies.ClientIP
+	r.Use(RequestID, AccessLog(s.logger, clientIP), metrics.middleware, Recover(s.logger),
+		APIRateLimit(opts.APIRateLimit, opts.APIRateWindow, clientIP))
 	r.Get("/healthz", s.healthz)
 	r.Head("/healthz", s.healthz)
 	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
