@@ -237,6 +237,49 @@ func (m *Main) approveUser(ctx context.Context, args []string) error {
 	return err
 }
 
+// setRole gives a local user another role.
+func (m *Main) setRole(ctx context.Context, args []string) error {
+	const cmd = "admin user role"
+	fs, cf := m.flags(cmd)
+	username := fs.String("username", "", "the user whose role changes (required)")
+	role := fs.String("role", "", "the new role: user, moderator or admin (required)")
+	cfg, err := m.parse(fs, cf, args)
+	if err != nil {
+		return err
+	}
+	if *username == "" || *role == "" {
+		return fmt.Errorf("%w: %s: --username and --role are required", ErrUsage, cmd)
+	}
+	// Check the role before touching the database, so a typo creates no
+	// data directory.
+	if err := users.Role(*role).Validate(); err != nil {
+		return operatorError(cmd, err)
+	}
+	d, err := openDB(ctx, cfg, m.logger(cfg))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	u, err := userByName(ctx, d.DB, cmd, *username)
+	if err != nil {
+		return err
+	}
+	people, err := users.NewService(d.DB, users.Options{})
+	if err != nil {
+		return err
+	}
+	previous, err := people.SetRole(ctx, u.ID, users.Role(*role))
+	if err != nil {
+		return operatorError(cmd, err)
+	}
+	if previous == users.Role(*role) {
+		_, err = fmt.Fprintf(m.Stdout, "user %s is already %s; nothing changed\n", u.Username, previous)
+		return err
+	}
+	_, err = fmt.Fprintf(m.Stdout, "user %s: role %s -> %s\n", u.Username, previous, *role)
+	return err
+}
+
 // createInvite prints a new invite code for registration mode "invite".
 func (m *Main) createInvite(ctx context.Context, args []string) error {
 	const cmd = "admin invite create"

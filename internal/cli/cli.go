@@ -91,6 +91,8 @@ Usage:
   commonroom admin user create --username U --email E --password P [--role user|moderator|admin] [flags]
   commonroom admin user approve --username U [flags]
                                     let an account that signed up (registration approval) sign in
+  commonroom admin user role --username U --role user|moderator|admin [flags]
+                                    change what a user may do on this server
   commonroom admin invite create [--uses N] [--expires 168h] [flags]
                                     print an invite code (registration invite)
   commonroom admin token --username U [--scopes "read write follow"] [flags]
@@ -130,6 +132,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		}
 		if len(rest) >= 2 && rest[0] == "user" && rest[1] == "approve" {
 			return m.approveUser(ctx, rest[2:])
+		}
+		if len(rest) >= 2 && rest[0] == "user" && rest[1] == "role" {
+			return m.setRole(ctx, rest[2:])
 		}
 		if len(rest) >= 2 && rest[0] == "invite" && rest[1] == "create" {
 			return m.createInvite(ctx, rest[2:])

@@ -216,3 +216,62 @@ func TestCreateRetriesOnIDCollision(t *testing.T) {
 		}
 	}, users.Migrations())
 }
+
+func TestSetRole(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *bun.DB) {
+		s := MustService(t, d)
+		ctx := context.Background()
+		ada := MustCreate(t, s, users.NewUser{Username: "ada", Email: "ada@example.org", Password: "correct horse"})
+		bob := MustCreate(t, s, users.NewUser{Username: "bob", Email: "bob@example.org", Password: "correct horse", Role: users.RoleAdmin})
+
+		steps := []struct {
+			role, previous users.Role
+		}{
+			{users.RoleModerator, users.RoleUser},
+			{users.RoleAdmin, users.RoleModerator},
+			{users.RoleAdmin, users.RoleAdmin}, // no change
+			{users.RoleUser, users.RoleAdmin},
+		}
+		for _, step := range steps {
+			prev, err := s.SetRole(ctx, ada.ID, step.role)
+			if err != nil {
+				t.Fatalf("SetRole(%s): %v", step.role, err)
+			}
+			if prev != step.previous {
+				t.Errorf("SetRole(%s) previous = %s, want %s", step.role, prev, step.previous)
+			}
+			if got, err := s.ByID(ctx, ada.ID); err != nil || got.Role != step.role {
+				t.Fatalf("after SetRole(%s): role %v, err %v", step.role, got, err)
+			}
+		}
+
+		fails := []struct {
+			name string
+			id   int64
+			role users.Role
+			kind errkind.Kind
+		}{
+			{"unknown role", ada.ID, "superuser", errkind.Invalid},
+			{"empty role", ada.ID, "", errkind.Invalid},
+			{"wrong case", ada.ID, "Admin", errkind.Invalid},
+			{"unknown user", ada.ID + bob.ID, users.RoleAdmin, errkind.NotFound},
+		}
+		for _, f := range fails {
+			t.Run(f.name, func(t *testing.T) {
+				prev, err := s.SetRole(ctx, f.id, f.role)
+				if errkind.Of(err) != f.kind || prev != "" {
+					t.Errorf("SetRole(%d, %q) = %q, %v; want kind %v", f.id, f.role, prev, err, f.kind)
+				}
+				// Nothing changed.
+				for _, u := range []struct {
+					id   int64
+					want users.Role
+				}{{ada.ID, users.RoleUser}, {bob.ID, users.RoleAdmin}} {
+					if got, err := s.ByID(ctx, u.id); err != nil || got.Role != u.want {
+						t.Errorf("after a failed SetRole: user %d role %v, err %v; want %s", u.id, got, err, u.want)
+					}
+				}
+			})
+		}
+	}, users.Migrations())
+}
