@@ -13,8 +13,10 @@ package bunstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,13 +38,22 @@ type Store struct {
 	// candidateFactor: a claim reads up to Limit*candidateFactor due rows to
 	// choose Limit of them within per-host caps.
 	candidateFactor int
+	// The per-job statements, in the dialect's placeholders.
+	deleteLeased, recordSuccess, reschedule string
 }
 
 var _ delivery.Queue = (*Store)(nil)
 
 // New returns a Store over db, whose tables must have been migrated.
 func New(db *bun.DB) *Store {
-	return &Store{db: db, pg: db.Dialect().Name() == dialect.PG, enqueueChunk: 500, candidateFactor: 4}
+	s := &Store{db: db, pg: db.Dialect().Name() == dialect.PG, enqueueChunk: 500, candidateFactor: 4}
+	s.deleteLeased = s.rebind("DELETE FROM delivery_jobs WHERE " + fence)
+	s.recordSuccess = s.rebind(`INSERT INTO delivery_hosts (host, failure_days, last_failure_day, unavailable, last_success_at)
+VALUES (?, 0, 0, ?, ?)
+ON CONFLICT (host) DO UPDATE SET failure_days = 0, last_failure_day = 0, unavailable = excluded.unavailable,
+unavailable_since = NULL, last_success_at = excluded.last_success_at`)
+	s.reschedule = s.rebind("UPDATE delivery_jobs SET next_attempt_at = ?, attempts = ?, last_error = ?, lease_owner = NULL WHERE " + fence)
+	return s
 }
 
 // jobRow is a row of delivery_jobs.
@@ -63,6 +74,47 @@ type jobRow struct {
 }
 
 const jobColumns = "id, inbox_url, host, key_id, activity_id, body, attempts, next_attempt_at, lease_owner, last_error, created_at"
+
+// candidate is a due job a claim may lease.
+type candidate struct {
+	ID   int64
+	Host string
+}
+
+// scanCandidates reads rows of id, host.
+func scanCandidates(rows *sql.Rows, err error) ([]candidate, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []candidate
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.ID, &c.Host); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// scanJobs reads rows of jobColumns.
+func scanJobs(rows *sql.Rows, err error) ([]jobRow, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []jobRow
+	for rows.Next() {
+		var r jobRow
+		if err := rows.Scan(&r.ID, &r.InboxURL, &r.Host, &r.KeyID, &r.ActivityID, &r.Body,
+			&r.Attempts, &r.NextAttemptAt, &r.LeaseOwner, &r.LastError, &r.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
 
 func (r *jobRow) job() delivery.Job {
 	j := delivery.Job{
@@ -97,6 +149,24 @@ type hostRow struct {
 
 const hostColumns = "host, failure_days, last_failure_day, unavailable, unavailable_since, last_success_at"
 
+// scanHosts reads rows of hostColumns.
+func scanHosts(rows *sql.Rows, err error) ([]hostRow, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []hostRow
+	for rows.Next() {
+		var r hostRow
+		if err := rows.Scan(&r.Host, &r.FailureDays, &r.LastFailureDay, &r.Unavailable,
+			&r.UnavailableSince, &r.LastSuccessAt); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 func (r *hostRow) state() delivery.HostState {
 	s := delivery.HostState{
 		Host:           r.Host,
@@ -115,6 +185,44 @@ func (r *hostRow) state() delivery.HostState {
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
+// rebind returns query, written with ? placeholders, in the dialect's own
+// placeholders: unchanged on SQLite, $1, $2, ... on PostgreSQL. The queries
+// it is given hold no ? other than placeholders.
+//
+// The hot statements (Enqueue, Claim, Complete, Reschedule, Drop,
+// RecordFailure) run on the *sql.DB or *sql.Tx under bun with their
+// arguments as bound parameters: bun's NewRaw and ExecContext format the
+// arguments into the SQL text (a job's body as a hex literal), so every
+// statement is long and new and SQLite parses all of it each time.
+func (s *Store) rebind(query string) string {
+	if !s.pg {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + len(query)/8)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// placeholders appends n comma-separated ? placeholders to b.
+func placeholders(b *strings.Builder, n int) {
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('?')
+	}
+}
+
 // writeTx runs fn in a transaction that, on SQLite, holds the write lock from
 // its first statement, so that reads inside it see what they will update and
 // the busy timeout applies (a deferred transaction upgrading from read to
@@ -123,7 +231,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx bun
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if !s.pg {
 			// Writes nothing, but opens a write transaction.
-			if _, err := tx.ExecContext(ctx, "UPDATE delivery_hosts SET failure_days = failure_days WHERE 0 = 1"); err != nil {
+			if _, err := tx.Tx.ExecContext(ctx, "UPDATE delivery_hosts SET failure_days = failure_days WHERE 0 = 1"); err != nil {
 				return fmt.Errorf("taking the write lock: %w", err)
 			}
 		}
@@ -139,11 +247,14 @@ func (s *Store) Enqueue(ctx context.Context, now time.Time, jobs []delivery.Job)
 		return nil
 	}
 	nowMS := ms(now)
-	rows := make([]jobRow, 0, min(len(jobs), s.enqueueChunk))
+	const insertColumns = "inbox_url, host, key_id, activity_id, body, attempts, next_attempt_at, last_error, created_at"
+	const perRow = 9
+	args := make([]any, 0, perRow*min(len(jobs), s.enqueueChunk))
 	err := s.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var full string // the statement for a whole chunk, built once
 		for start := 0; start < len(jobs); start += s.enqueueChunk {
 			batch := jobs[start:min(start+s.enqueueChunk, len(jobs))]
-			rows = rows[:0]
+			args = args[:0]
 			for _, j := range batch {
 				next := nowMS
 				if !j.NextAttemptAt.IsZero() {
@@ -153,18 +264,54 @@ func (s *Store) Enqueue(ctx context.Context, now time.Time, jobs []delivery.Job)
 				if body == nil {
 					body = []byte{}
 				}
-				rows = append(rows, jobRow{
-					InboxURL: j.InboxURL, Host: j.Host, KeyID: j.KeyID, ActivityID: j.ActivityID,
-					Body: body, Attempts: j.Attempts, NextAttemptAt: next, LastError: j.LastError, CreatedAt: nowMS,
-				})
+				args = append(args, j.InboxURL, j.Host, j.KeyID, j.ActivityID, body, j.Attempts, next, j.LastError, nowMS)
 			}
-			if _, err := tx.NewInsert().Model(&rows).Returning("id").Exec(ctx); err != nil {
+			q := full
+			if q == "" || len(batch) != s.enqueueChunk {
+				var b strings.Builder
+				b.WriteString("INSERT INTO delivery_jobs (" + insertColumns + ") VALUES ")
+				for i := range batch {
+					if i > 0 {
+						b.WriteString(", ")
+					}
+					b.WriteByte('(')
+					placeholders(&b, perRow)
+					b.WriteByte(')')
+				}
+				b.WriteString(" RETURNING id")
+				q = s.rebind(b.String())
+				if len(batch) == s.enqueueChunk {
+					full = q
+				}
+			}
+			rows, err := tx.Tx.QueryContext(ctx, q, args...)
+			if err != nil {
 				return fmt.Errorf("inserting jobs %d-%d: %w", start, start+len(batch)-1, err)
 			}
+			// Rows come back in the order of VALUES, as bun's
+			// model insert assumed before.
+			n := 0
+			for rows.Next() {
+				if n < len(batch) {
+					if err := rows.Scan(&batch[n].ID); err != nil {
+						rows.Close()
+						return fmt.Errorf("inserting jobs %d-%d: reading ids: %w", start, start+len(batch)-1, err)
+					}
+				}
+				n++
+			}
+			if err := rows.Close(); err != nil {
+				return fmt.Errorf("inserting jobs %d-%d: %w", start, start+len(batch)-1, err)
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("inserting jobs %d-%d: %w", start, start+len(batch)-1, err)
+			}
+			if n != len(batch) {
+				return fmt.Errorf("inserting jobs %d-%d: %d ids returned", start, start+len(batch)-1, n)
+			}
 			for i := range batch {
-				batch[i].ID = rows[i].ID
 				batch[i].CreatedAt = time.UnixMilli(nowMS)
-				batch[i].NextAttemptAt = time.UnixMilli(rows[i].NextAttemptAt)
+				batch[i].NextAttemptAt = time.UnixMilli(args[i*perRow+6].(int64))
 			}
 		}
 		return nil
@@ -222,22 +369,24 @@ func (s *Store) Claim(ctx context.Context, req delivery.ClaimRequest) ([]deliver
 			want := req.Limit - len(out)
 			window := want * s.candidateFactor
 			var q strings.Builder
-			args := []any{nowMS}
+			args := make([]any, 0, 2+len(excluded))
+			args = append(args, nowMS)
 			q.WriteString("SELECT id, host FROM delivery_jobs WHERE next_attempt_at <= ?")
 			if len(excluded) > 0 {
-				q.WriteString(" AND host NOT IN (?)")
-				args = append(args, bun.In(excluded))
+				q.WriteString(" AND host NOT IN (")
+				placeholders(&q, len(excluded))
+				q.WriteByte(')')
+				for _, h := range excluded {
+					args = append(args, h)
+				}
 			}
 			q.WriteString(" ORDER BY next_attempt_at, id LIMIT ?")
 			args = append(args, window)
 			if s.pg {
 				q.WriteString(" FOR UPDATE SKIP LOCKED")
 			}
-			var cands []struct {
-				ID   int64  `bun:"id"`
-				Host string `bun:"host"`
-			}
-			if err := tx.NewRaw(q.String(), args...).Scan(ctx, &cands); err != nil {
+			cands, err := scanCandidates(tx.Tx.QueryContext(ctx, s.rebind(q.String()), args...))
+			if err != nil {
 				return fmt.Errorf("reading due jobs: %w", err)
 			}
 			ids := make([]int64, 0, min(len(cands), want))
@@ -254,9 +403,16 @@ func (s *Store) Claim(ctx context.Context, req delivery.ClaimRequest) ([]deliver
 			if len(ids) > 0 {
 				// Leased rows are no longer due, so the next window
 				// passes over them.
-				var rows []jobRow
-				if err := tx.NewRaw("UPDATE delivery_jobs SET lease_owner = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (?) RETURNING "+jobColumns,
-					req.Owner, expires, bun.In(ids)).Scan(ctx, &rows); err != nil {
+				q.Reset()
+				q.WriteString("UPDATE delivery_jobs SET lease_owner = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (")
+				placeholders(&q, len(ids))
+				q.WriteString(") RETURNING " + jobColumns)
+				args = append(args[:0], req.Owner, expires)
+				for _, id := range ids {
+					args = append(args, id)
+				}
+				rows, err := scanJobs(tx.Tx.QueryContext(ctx, s.rebind(q.String()), args...))
+				if err != nil {
 					return fmt.Errorf("leasing %d jobs: %w", len(ids), err)
 				}
 				for i := range rows {
@@ -299,17 +455,14 @@ func leaseLost(res interface{ RowsAffected() (int64, error) }, j delivery.Job) e
 func (s *Store) Complete(ctx context.Context, j delivery.Job, now time.Time) error {
 	var lost error
 	err := s.writeTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewRaw("DELETE FROM delivery_jobs WHERE "+fence, fenceArgs(j)...).Exec(ctx)
+		res, err := tx.Tx.ExecContext(ctx, s.deleteLeased, fenceArgs(j)...)
 		if err != nil {
 			return fmt.Errorf("deleting job %d: %w", j.ID, err)
 		}
 		if lost = leaseLost(res, j); lost != nil && !errors.Is(lost, delivery.ErrLeaseLost) {
 			return lost
 		}
-		if _, err := tx.NewRaw(`INSERT INTO delivery_hosts (host, failure_days, last_failure_day, unavailable, last_success_at)
-VALUES (?, 0, 0, ?, ?)
-ON CONFLICT (host) DO UPDATE SET failure_days = 0, last_failure_day = 0, unavailable = excluded.unavailable,
-unavailable_since = NULL, last_success_at = excluded.last_success_at`, j.Host, false, ms(now)).Exec(ctx); err != nil {
+		if _, err := tx.Tx.ExecContext(ctx, s.recordSuccess, j.Host, false, ms(now)); err != nil {
 			return fmt.Errorf("recording success of %s: %w", j.Host, err)
 		}
 		return nil
@@ -328,7 +481,7 @@ func (s *Store) Reschedule(ctx context.Context, j delivery.Job, at time.Time, la
 	// PostgreSQL text holds neither invalid UTF-8 nor NUL.
 	lastError = strings.ReplaceAll(strings.ToValidUTF8(lastError, "\uFFFD"), "\x00", "")
 	args := append([]any{ms(at), j.Attempts, lastError}, fenceArgs(j)...)
-	res, err := s.db.NewRaw("UPDATE delivery_jobs SET next_attempt_at = ?, attempts = ?, last_error = ?, lease_owner = NULL WHERE "+fence, args...).Exec(ctx)
+	res, err := s.db.DB.ExecContext(ctx, s.reschedule, args...)
 	if err != nil {
 		return fmt.Errorf("bunstore: reschedule job %d: %w", j.ID, err)
 	}
@@ -340,7 +493,7 @@ func (s *Store) Reschedule(ctx context.Context, j delivery.Job, at time.Time, la
 
 // Drop implements [delivery.Queue].
 func (s *Store) Drop(ctx context.Context, j delivery.Job) error {
-	res, err := s.db.NewRaw("DELETE FROM delivery_jobs WHERE "+fence, fenceArgs(j)...).Exec(ctx)
+	res, err := s.db.DB.ExecContext(ctx, s.deleteLeased, fenceArgs(j)...)
 	if err != nil {
 		return fmt.Errorf("bunstore: drop job %d: %w", j.ID, err)
 	}
@@ -371,20 +524,28 @@ func (s *Store) RecordFailure(ctx context.Context, host string, now time.Time, u
 		if s.pg {
 			lock = " FOR UPDATE"
 		}
-		var old []hostRow
-		if err := tx.NewRaw("SELECT "+hostColumns+" FROM delivery_hosts WHERE host = ?"+lock, host).Scan(ctx, &old); err != nil {
+		old, err := scanHosts(tx.Tx.QueryContext(ctx, s.rebind("SELECT "+hostColumns+" FROM delivery_hosts WHERE host = ?"+lock), host))
+		if err != nil {
 			return fmt.Errorf("reading host: %w", err)
 		}
 		wasUnavailable = len(old) > 0 && old[0].Unavailable
-		return tx.NewRaw(`INSERT INTO delivery_hosts (host, failure_days, last_failure_day, unavailable, unavailable_since)
+		rows, err := scanHosts(tx.Tx.QueryContext(ctx, s.rebind(`INSERT INTO delivery_hosts (host, failure_days, last_failure_day, unavailable, unavailable_since)
 VALUES (?, 1, ?, ?, ?)
 ON CONFLICT (host) DO UPDATE SET
 failure_days = `+newDays+`,
 last_failure_day = (CASE WHEN delivery_hosts.last_failure_day < excluded.last_failure_day THEN excluded.last_failure_day ELSE delivery_hosts.last_failure_day END),
 unavailable = (delivery_hosts.unavailable OR `+newDays+` >= ?),
 unavailable_since = (CASE WHEN delivery_hosts.unavailable THEN delivery_hosts.unavailable_since WHEN `+newDays+` >= ? THEN ? ELSE NULL END)
-RETURNING `+hostColumns,
-			host, day, first, firstSince, unavailableDays, unavailableDays, nowMS).Scan(ctx, &row)
+RETURNING `+hostColumns),
+			host, day, first, firstSince, unavailableDays, unavailableDays, nowMS))
+		if err != nil {
+			return err
+		}
+		if len(rows) != 1 {
+			return fmt.Errorf("upsert returned %d rows", len(rows))
+		}
+		row = rows[0]
+		return nil
 	})
 	if err != nil {
 		return delivery.HostState{}, false, fmt.Errorf("bunstore: record failure of %s: %w", host, err)
