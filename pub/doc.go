@@ -20,7 +20,7 @@
 //
 // On top of it, [Federation] is the inbox, outbox and side-effect layer: the
 // per-actor and shared inboxes (verify, deduplicate by activity id, record,
-// answer 202), background workers that apply the protocol's side effects
+// answer 202; under overload, 503 with Retry-After), background workers that apply the protocol's side effects
 // and call the host's [Hooks], [Federation.Publish] with audience resolution
 // and durable delivery (pub/delivery), paged collections, and inbox
 // forwarding. Its storage is [Store] ([MemoryStore] here, a bun

@@ -48,13 +48,18 @@ var (
 	ErrUnknownActorDeleted = errors.New("pub: self-delete of an unknown actor")
 	// ErrNotFound: a local document or key does not exist.
 	ErrNotFound = errors.New("pub: not found")
+	// ErrOverloaded: the inbox is over FederationConfig.MaxInboxInFlight or
+	// MaxInboxBacklog; the request was not read and may be retried later
+	// (rule 31).
+	ErrOverloaded = errors.New("pub: inbox overloaded")
 )
 
 // StatusFor maps an error from pub to the HTTP status an inbox answers:
 // 413 for ErrBodyTooLarge, 400 for ErrInvalidActivity, 401 for signature and
 // key failures, 403 for ErrBlocked and ErrForeignID, 202 for ErrKeyGone and
 // ErrUnknownActorDeleted (accepted and dropped, as Mastodon does), 404 for
-// ErrNotFound and 500 for anything else. A nil error maps to 200.
+// ErrNotFound, 503 for ErrOverloaded and 500 for anything else. A nil
+// error maps to 200.
 func StatusFor(err error) int {
 	switch {
 	case err == nil:
@@ -74,6 +79,8 @@ func StatusFor(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, ErrOverloaded):
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}

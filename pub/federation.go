@@ -66,6 +66,19 @@ type FederationConfig struct {
 	// or rejected and why (InboxReason). It must be safe for concurrent
 	// use and return quickly (count, do not block).
 	Observer func(InboxEvent)
+	// MaxInboxInFlight bounds how many inbox requests are handled at once;
+	// default 256, negative for no bound. A request that gets no slot
+	// within 100 ms is answered 503 with Retry-After before its body is
+	// read or its signature looked at (SECURITY rule 31).
+	MaxInboxInFlight int
+	// MaxInboxBacklog bounds how many recorded activities may wait for
+	// the background workers; default 10,000, negative for no bound. At or
+	// over it, inbox requests are answered 503 with a Retry-After of 5 s
+	// to 1 min, scaled to the backlog, and nothing is read or stored. The
+	// backlog is counted in the Store at most once a second when it
+	// implements InboxBacklogCounter, and kept in memory in between (and
+	// otherwise).
+	MaxInboxBacklog int
 }
 
 // IDMinter assigns ids to what local actors publish. Implementations must be
@@ -128,6 +141,7 @@ type Federation struct {
 	wakeCh  chan struct{}
 	reach   sync.Map // host → time.Time of the last MarkReachable
 	running sync.Mutex
+	guard   *inboxGuard
 }
 
 // NewFederation builds the layer over e. When e's Config.Local is nil,
@@ -149,6 +163,12 @@ func NewFederation(e *Engine, cfg FederationConfig) (*Federation, error) {
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 20
 	}
+	if cfg.MaxInboxInFlight == 0 {
+		cfg.MaxInboxInFlight = defaultMaxInboxInFlight
+	}
+	if cfg.MaxInboxBacklog == 0 {
+		cfg.MaxInboxBacklog = defaultMaxInboxBacklog
+	}
 	base := e.baseOrigin()
 	if cfg.IDs == nil {
 		cfg.IDs = DefaultIDMinter{BaseURL: base, Clock: e.cfg.Clock}
@@ -165,6 +185,7 @@ func NewFederation(e *Engine, cfg FederationConfig) (*Federation, error) {
 		e: e, cfg: cfg, store: cfg.Store, actors: cfg.Actors, base: base, origin: origin,
 		log: log, clock: e.cfg.Clock, wakeCh: make(chan struct{}, 1),
 	}
+	f.guard = newInboxGuard(cfg, f.clock, log)
 	// Deliveries go through a client of their own whose signer is the
 	// job's actor, chosen at send time.
 	tc := e.cfg.Transport
@@ -332,7 +353,7 @@ func (f *Federation) accept(w http.ResponseWriter, r *http.Request, recipient st
 		return
 	}
 	if stored {
-		f.wake()
+		f.enqueued()
 	}
 	w.WriteHeader(http.StatusAccepted)
 	rep.recorded(stored, http.StatusAccepted)
@@ -490,6 +511,7 @@ func (f *Federation) processOne(ctx context.Context, a InboundActivity) {
 	result := "ok"
 	err := f.process(ctx, a)
 	if errors.Is(err, errForgotten) {
+		f.guard.finished()
 		f.log.InfoContext(ctx, "pub: inbox: forwarded activity dropped", slog.String("id", a.ID), slog.Any("error", err))
 		return
 	}
@@ -507,5 +529,7 @@ func (f *Federation) processOne(ctx context.Context, a InboundActivity) {
 	}
 	if err := f.store.FinishInbound(ctx, a.ID, f.clock.Now(), result); err != nil {
 		f.log.ErrorContext(ctx, "pub: inbox: finish", slog.String("id", a.ID), slog.Any("error", err))
+		return
 	}
+	f.guard.finished()
 }

@@ -17,11 +17,12 @@ import (
 // recorded.
 var errForgotten = errors.New("pub: forwarded activity not confirmed by its origin")
 
-// inbox is Authenticator.Inbox with one difference: with
-// FederationConfig.AcceptForwarded, a request whose signature verifies but
-// whose signer is not the activity's actor (an activity forwarded by a third
-// server, ActivityPub 7.1.2) goes to acceptForwarded instead of being
-// refused with 401 (SECURITY rule 6).
+// inbox is Authenticator.Inbox with two differences: it is behind the
+// overload bounds (admit: MaxInboxInFlight and MaxInboxBacklog, SECURITY
+// rule 31), and with FederationConfig.AcceptForwarded, a request whose
+// signature verifies but whose signer is not the activity's actor (an
+// activity forwarded by a third server, ActivityPub 7.1.2) goes to
+// acceptForwarded instead of being refused with 401 (SECURITY rule 6).
 func (f *Federation) inbox(next http.Handler) http.Handler {
 	a := f.e.auth
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +34,10 @@ func (f *Federation) inbox(next http.Handler) http.Handler {
 			rep.rejected(InboxMethod, http.StatusMethodNotAllowed, fmt.Errorf("pub: inbox: method %s", r.Method))
 			return
 		}
+		if !f.admit(w, r, rep) {
+			return
+		}
+		defer f.guard.release()
 		ctx := transport.WithBudget(r.Context(), a.cfg.FetchBudget)
 		ctx = context.WithValue(ctx, inboxReportKey{}, rep)
 		r = r.WithContext(ctx)
@@ -110,7 +115,7 @@ func (f *Federation) acceptForwarded(w http.ResponseWriter, r *http.Request) err
 		return fmt.Errorf("pub: inbox: record forwarded %s: %w", id, err)
 	}
 	if stored {
-		f.wake()
+		f.enqueued()
 	}
 	w.WriteHeader(http.StatusAccepted)
 	rep := reportFrom(ctx)

@@ -79,6 +79,11 @@ const (
 	InboxInvalid InboxReason = "invalid"
 	// InboxUnknownRecipient: the personal inbox's actor does not exist (404).
 	InboxUnknownRecipient InboxReason = "unknown_recipient"
+	// InboxOverloaded: too many requests in flight, or too many recorded
+	// activities waiting to be processed (FederationConfig.MaxInboxInFlight
+	// and MaxInboxBacklog); answered 503 with Retry-After before the body
+	// is read (rule 31).
+	InboxOverloaded InboxReason = "overloaded"
 	// InboxInternal: our own failure (5xx).
 	InboxInternal InboxReason = "internal"
 )
@@ -88,7 +93,8 @@ func InboxReasons() []InboxReason {
 	return []InboxReason{
 		InboxMethod, InboxTooLarge, InboxUnsigned, InboxSignature, InboxDigest,
 		InboxTimeWindow, InboxKey, InboxGone, InboxBlocked, InboxLocalActor,
-		InboxActorMismatch, InboxInvalid, InboxUnknownRecipient, InboxInternal,
+		InboxActorMismatch, InboxInvalid, InboxUnknownRecipient, InboxOverloaded,
+		InboxInternal,
 	}
 }
 
@@ -142,6 +148,8 @@ func InboxReasonFor(err error) InboxReason {
 		return InboxInvalid
 	case errors.Is(err, ErrNotFound):
 		return InboxUnknownRecipient
+	case errors.Is(err, ErrOverloaded):
+		return InboxOverloaded
 	default:
 		return InboxInternal
 	}

@@ -389,7 +389,7 @@ func (f *Federation) deliver(ctx context.Context, local LocalActor, id, typ stri
 		return fmt.Errorf("pub: publish %s: local delivery: %w", id, err)
 	}
 	if stored {
-		f.wake()
+		f.enqueued()
 	}
 	return nil
 }

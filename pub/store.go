@@ -332,6 +332,24 @@ func (m *MemoryStore) Inbound(_ context.Context, id string) (InboundActivity, er
 	return r.a, nil
 }
 
+var _ InboxBacklogCounter = (*MemoryStore)(nil)
+
+// PendingInbound implements InboxBacklogCounter.
+func (m *MemoryStore) PendingInbound(_ context.Context, limit int) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, r := range m.inbound {
+		if r.a.ProcessedAt.IsZero() {
+			n++
+			if n == limit {
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
 // InboundCount returns how many activities were recorded, for tests.
 func (m *MemoryStore) InboundCount() int {
 	m.mu.Lock()

@@ -171,6 +171,24 @@ func (s *FederationStore) ClaimInbound(ctx context.Context, now time.Time, lease
 	return out, nil
 }
 
+var _ pub.InboxBacklogCounter = (*FederationStore)(nil)
+
+// PendingInbound implements [pub.InboxBacklogCounter]: it counts at most
+// limit unprocessed activities over the pending index.
+func (s *FederationStore) PendingInbound(ctx context.Context, limit int) (int, error) {
+	q := "SELECT COUNT(*) FROM pub_inbound WHERE processed_at IS NULL"
+	args := []any{}
+	if limit > 0 {
+		q = "SELECT COUNT(*) FROM (SELECT 1 FROM pub_inbound WHERE processed_at IS NULL LIMIT ?) AS pending"
+		args = append(args, limit)
+	}
+	var n int
+	if err := s.db.NewRaw(q, args...).Scan(ctx, &n); err != nil {
+		return 0, fmt.Errorf("bunstore: pending inbound: %w", err)
+	}
+	return n, nil
+}
+
 // ForgetInbound implements [pub.InboxStore].
 func (s *FederationStore) ForgetInbound(ctx context.Context, id string) error {
 	if _, err := s.db.NewRaw("DELETE FROM pub_inbound WHERE id = ? AND forwarded_by <> ''", id).Exec(ctx); err != nil {

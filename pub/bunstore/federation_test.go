@@ -308,3 +308,36 @@ func TestFederationStoreForwarded(t *testing.T) {
 		}
 	})
 }
+
+// TestFederationStorePendingInbound: the backlog the inboxes bound
+// (SECURITY rule 31) counts unprocessed activities only, up to the limit.
+func TestFederationStorePendingInbound(t *testing.T) {
+	bunstoretest.ForEach(t, func(t *testing.T, d bunstoretest.Database) {
+		ctx := context.Background()
+		s := bunstore.NewFederationStore(d.Open(t))
+		count := func(limit int) int {
+			t.Helper()
+			n, err := s.PendingInbound(ctx, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := count(0); n != 0 {
+			t.Fatalf("empty store: %d pending", n)
+		}
+		for i := range 5 {
+			if _, err := s.RecordInbound(ctx, pub.InboundActivity{ID: fmt.Sprintf("https://r.example/a/%d", i), Actor: "https://r.example/u", KeyID: "k", Body: []byte("{}"), ReceivedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.FinishInbound(ctx, "https://r.example/a/0", t0, "ok"); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct{ limit, want int }{{0, 4}, {-1, 4}, {10, 4}, {4, 4}, {3, 3}, {1, 1}} {
+			if n := count(tt.limit); n != tt.want {
+				t.Errorf("PendingInbound(limit %d) = %d, want %d", tt.limit, n, tt.want)
+			}
+		}
+	})
+}
