@@ -176,7 +176,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 // recorded, answered 202), or rejected with pub's reason (unsigned,
 // signature, digest, time_window, key, gone, blocked, local_actor,
 // actor_mismatch, invalid, too_large, unknown_recipient, method,
-// internal).
+// overloaded, internal).
 type inboxMetrics struct {
 	requests *prometheus.CounterVec
 }
@@ -184,7 +184,7 @@ type inboxMetrics struct {
 func newInboxMetrics() *inboxMetrics {
 	m := &inboxMetrics{requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "commonroom_inbox_requests_total",
-		Help: "Requests to the inboxes, by outcome (accepted, duplicate, rejected) and reason of a rejection: unsigned, signature, digest, time_window, key, gone, blocked, local_actor, actor_mismatch, invalid, too_large, unknown_recipient, method, internal.",
+		Help: "Requests to the inboxes, by outcome (accepted, duplicate, rejected) and reason of a rejection: unsigned, signature, digest, time_window, key, gone, blocked, local_actor, actor_mismatch, invalid, too_large, unknown_recipient, method, overloaded, internal.",
 	}, []string{"outcome", "reason"})}
 	// Every series exists from the start.
 	m.requests.WithLabelValues(pub.InboxAccepted.String(), "")
