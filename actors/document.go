@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -200,7 +199,7 @@ func (s *Service) ProfileHandler() http.Handler {
 			s.httpError(ctx, w, err)
 			return
 		}
-		if wantsAS2(r.Header.Get("Accept")) {
+		if pub.WantsActivityStreams(r.Header.Get("Accept")) {
 			doc, err := s.actorDocument(ctx, a)
 			if err != nil {
 				s.httpError(ctx, w, err)
@@ -253,36 +252,6 @@ func (s *Service) httpError(ctx context.Context, w http.ResponseWriter, err erro
 		s.log.ErrorContext(ctx, "actors: request failed", slog.Any("error", err))
 	}
 	http.Error(w, errkind.Message(err), k.HTTPStatus())
-}
-
-// wantsAS2 reports whether an Accept header prefers an ActivityStreams
-// document over HTML. An absent Accept gets AS2 (fetchers often omit it;
-// browsers never do).
-func wantsAS2(accept string) bool {
-	if strings.TrimSpace(accept) == "" {
-		return true
-	}
-	var as2, html float64 = -1, -1
-	for _, part := range strings.Split(accept, ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		q := 1.0
-		if v, ok := params["q"]; ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				q = f
-			}
-		}
-		switch {
-		case mt == "application/activity+json",
-			mt == "application/ld+json" && strings.Contains(params["profile"], "https://www.w3.org/ns/activitystreams"):
-			as2 = max(as2, q)
-		case mt == "text/html", mt == "application/xhtml+xml":
-			html = max(html, q)
-		}
-	}
-	return as2 > 0 && as2 >= html
 }
 
 // profilePage is what the HTML profile template reads.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/commonroom/commonroom/internal/errkind"
+	"github.com/commonroom/commonroom/pub"
 )
 
 // StatusHandler serves a local status at /users/{name}/statuses/{id} and
@@ -54,7 +55,7 @@ func (s *Service) StatusHandler() http.Handler {
 			return
 		}
 		var body []byte
-		if wantsAS2(r.Header.Get("Accept")) {
+		if pub.WantsActivityStreams(r.Header.Get("Accept")) {
 			note, err := s.noteObject(ctx, s.db, st, author)
 			if err == nil {
 				body, err = note.MarshalJSON()

@@ -1,12 +1,11 @@
 package federation
 
 import (
-	"mime"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/commonroom/commonroom/pub"
 )
 
 // Routes mounts what the layer serves. pub.Federation registers its paths
@@ -71,7 +70,7 @@ func (f *Federation) negotiate(as2, html http.Handler) http.Handler {
 	protected := f.engine.Protect(as2)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept")
-		if wantsAS2(r.Header.Get("Accept")) {
+		if pub.WantsActivityStreams(r.Header.Get("Accept")) {
 			protected.ServeHTTP(w, r)
 			return
 		}
@@ -79,35 +78,4 @@ func (f *Federation) negotiate(as2, html http.Handler) http.Handler {
 		r.Header.Set("Accept", "text/html")
 		html.ServeHTTP(w, r)
 	})
-}
-
-// wantsAS2 reports whether an Accept header prefers ActivityStreams
-// (application/activity+json, or application/ld+json with the
-// ActivityStreams profile) to HTML; an empty header counts as AS2, as
-// ActivityPub clients often send none.
-func wantsAS2(accept string) bool {
-	if strings.TrimSpace(accept) == "" {
-		return true
-	}
-	as2, html := -1.0, -1.0
-	for part := range strings.SplitSeq(accept, ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		q := 1.0
-		if v, ok := params["q"]; ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				q = f
-			}
-		}
-		switch {
-		case mt == "application/activity+json",
-			mt == "application/ld+json" && strings.Contains(params["profile"], "https://www.w3.org/ns/activitystreams"):
-			as2 = max(as2, q)
-		case mt == "text/html", mt == "application/xhtml+xml":
-			html = max(html, q)
-		}
-	}
-	return as2 > 0 && as2 >= html
 }
