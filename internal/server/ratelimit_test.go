@@ -170,6 +170,36 @@ func TestSecurity31_APIRateLimitPerToken(t *testing.T) {
 	}
 }
 
+// TestSecurity31_APIRateLimitFakeTokens: the limiter does not validate
+// tokens, so a client that invents a new token for every request must still
+// meet a per-IP budget (server.TokenIPFactor times the limit), while other
+// addresses keep theirs.
+func TestSecurity31_APIRateLimitFakeTokens(t *testing.T) {
+	const limit = 5
+	h := MustLimitedServer(t, limit)
+	bearer := func(i int) http.Header {
+		return http.Header{"Authorization": {"Bearer made-up-" + strconv.Itoa(i)}}
+	}
+	budget := limit * server.TokenIPFactor
+	for i := 1; i <= budget; i++ {
+		w := do(h, http.MethodGet, "/api/v1/ping", "203.0.113.7:443", bearer(i))
+		if w.Code != http.StatusOK {
+			t.Fatalf("request %d with a new token: status %d, want 200", i, w.Code)
+		}
+		// Each made-up token has its own, untouched budget.
+		checkLimitHeaders(t, w, limit, limit-1)
+	}
+	checkLimited(t, do(h, http.MethodGet, "/api/v1/ping", "203.0.113.7:443", bearer(budget+1)), limit)
+
+	if w := do(h, http.MethodGet, "/api/v1/ping", "203.0.113.8:443", bearer(budget+2)); w.Code != http.StatusOK {
+		t.Errorf("a new token from another address: status %d, want 200", w.Code)
+	}
+	// Requests without a token keep their own per-IP budget.
+	if w := do(h, http.MethodGet, "/api/v1/ping", "203.0.113.7:443", nil); w.Code != http.StatusOK {
+		t.Errorf("anonymous request from the flooding address: status %d, want 200", w.Code)
+	}
+}
+
 func TestAPIRateLimitOff(t *testing.T) {
 	h := MustLimitedServer(t, 0)
 	for i := range 500 {
