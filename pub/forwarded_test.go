@@ -166,6 +166,12 @@ func TestInboxForwardingBetweenEngines(t *testing.T) {
 		_, ok := b.object(replyID)
 		return ok && b.hasItem(pub.Replies(noteID), replyID)
 	})
+	// The activity's result is recorded after its side effects: wait for
+	// processing to finish before reading the record.
+	eventually(t, "the library finishes processing the forwarded activity", func() bool {
+		rec, err := b.store.Inbound(context.Background(), replyID+"/activity")
+		return err == nil && rec.Result != ""
+	})
 	rec, err := b.store.Inbound(context.Background(), replyID+"/activity")
 	if err != nil || rec.ForwardedBy != ana.Keys.RSAKeyID() || rec.Result != "ok" {
 		t.Errorf("library's record: forwarded by %q, result %q, %v", rec.ForwardedBy, rec.Result, err)
